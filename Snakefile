@@ -1,0 +1,22 @@
+# genomic-icl: in-context learning of genomic and linguistic next-token predictors.
+# Flow: prompts -> predictions per model -> scored results -> tables -> figures/report.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/prompts.smk"
+include: "rules/inference.smk"
+include: "rules/scoring.smk"
+include: "rules/stats.smk"
+include: "rules/figures.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

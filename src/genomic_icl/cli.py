@@ -1,0 +1,84 @@
+"""The ``genomic-icl`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from genomic_icl.config import ConfigError
+
+
+def _functions(args: argparse.Namespace) -> int:
+    from genomic_icl.functions import FUNCTION_NAMES, check_distinct, get_function
+
+    check_distinct()
+    print("name\tcategory\tn_primitives\tbit_load")
+    for name in FUNCTION_NAMES:
+        f = get_function(name)
+        print(f"{f.name}\t{f.category}\t{f.n_primitives}\t{f.bit_load}")
+    return 0
+
+
+def _prompts(args: argparse.Namespace) -> int:
+    from genomic_icl.config import encoding, function_names, load_config
+    from genomic_icl.io import write_table
+    from genomic_icl.prompts import prompt_table
+
+    config = load_config(args.config)
+    if args.encoding not in config["encodings"]:
+        raise ConfigError(f"encodings: no encoding named {args.encoding!r} in {args.config}")
+    table = prompt_table(
+        function_names(config), args.n, config["trials"], encoding(config, args.encoding),
+        config["seed"],
+    )
+    write_table(table, args.output)
+    print(f"{len(table)} prompts -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from genomic_icl.config import load_config
+
+    config = load_config(args.config)
+    print(f"{args.config}: valid ({len(config['models'])} models)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="genomic-icl", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("functions", help="print the 100 functions as a TSV table")
+    p.set_defaults(func=_functions)
+
+    p = sub.add_parser("validate", help="validate a config file")
+    p.add_argument("config")
+    p.set_defaults(func=_validate)
+
+    p = sub.add_parser("prompts", help="write the prompt table of one encoding and n")
+    p.add_argument("--config", default="config.yaml")
+    p.add_argument("--encoding", required=True)
+    p.add_argument("-n", "--n-shots", dest="n", type=int, required=True)
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=_prompts)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; config problems exit with status 2 and a message, no traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as err:
+        print(f"genomic-icl: {err}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into head and closed early
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Loading and validating workflow configs.
+
+``validate_config`` checks a config against ``schemas/config.schema.yaml``, fills in
+the schema's defaults, then checks what a schema cannot express. Every problem is
+reported at once, each naming its config key, before any work starts.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from genomic_icl.functions import FUNCTION_NAMES
+from genomic_icl.prompts import Encoding
+
+
+class ConfigError(ValueError):
+    """A config value is invalid; the message names the key(s)."""
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The config JSON schema shipped with the package."""
+    text = resources.files("genomic_icl").joinpath("schemas/config.schema.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def _key(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<top level>"
+
+
+def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    if ref:
+        node = schema()
+        for part in ref.removeprefix("#/").split("/"):
+            node = node[part]
+    return node
+
+
+def _fill_defaults(instance: Any, node: dict[str, Any]) -> None:
+    node = _resolve(node)
+    if isinstance(instance, dict):
+        for name, sub in node.get("properties", {}).items():
+            sub = _resolve(sub)
+            if name not in instance and "default" in sub:
+                instance[name] = copy.deepcopy(sub["default"])
+            if name in instance:
+                _fill_defaults(instance[name], sub)
+        extra = node.get("additionalProperties")
+        if isinstance(extra, dict):
+            for name, value in instance.items():
+                if name not in node.get("properties", {}):
+                    _fill_defaults(value, extra)
+    elif isinstance(instance, list) and isinstance(node.get("items"), dict):
+        for item in instance:
+            _fill_defaults(item, node["items"])
+
+
+def _semantic_errors(config: dict[str, Any]) -> list[str]:
+    errors = []
+    if config["functions"] != "all":
+        for i, name in enumerate(config["functions"]):
+            if name not in FUNCTION_NAMES:
+                errors.append(
+                    f"functions[{i}]: unknown function {name!r} "
+                    "(`genomic-icl functions` lists the 100 names)"
+                )
+    for name, enc in config["encodings"].items():
+        alphabet = enc["alphabet"]
+        if len(set(alphabet)) != len(alphabet):
+            errors.append(f"encodings.{name}.alphabet: symbols must be distinct, got {alphabet!r}")
+    for name, count in Counter(m["name"] for m in config["models"]).items():
+        if count > 1:
+            errors.append(f"models: the name {name!r} is used by {count} entries")
+    for i, model in enumerate(config["models"]):
+        if model["encoding"] not in config["encodings"]:
+            errors.append(
+                f"models[{i}].encoding: {model['encoding']!r} is not a key of `encodings` "
+                f"({', '.join(config['encodings'])})"
+            )
+    return errors
+
+
+def validate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``config`` in place (filling defaults) and return it.
+
+    Raises :class:`ConfigError` listing every problem, each with its key.
+    """
+    validator = jsonschema.Draft202012Validator(schema())
+    problems = sorted(
+        validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path]
+    )
+    errors = [f"{_key(e.absolute_path)}: {e.message}" for e in problems]
+    if not errors:
+        _fill_defaults(config, schema())
+        errors = _semantic_errors(config)
+    if errors:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(errors))
+    return config
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file and validate it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    with open(path) as fh:
+        config = yaml.safe_load(fh) or {}
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of keys")
+    try:
+        return validate_config(config)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def function_names(config: dict[str, Any]) -> list[str]:
+    """The functions a (validated) config evaluates, in order."""
+    return list(FUNCTION_NAMES) if config["functions"] == "all" else list(config["functions"])
+
+
+def encoding(config: dict[str, Any], name: str) -> Encoding:
+    """The named encoding of a (validated) config."""
+    return Encoding(name, config["encodings"][name]["alphabet"])
+
+
+def model_entry(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """The model entry called ``name``; raises ``ConfigError`` if there is none."""
+    for model in config["models"]:
+        if model["name"] == name:
+            return model
+    raise ConfigError(f"models: no model named {name!r}")

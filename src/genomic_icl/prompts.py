@@ -1,0 +1,168 @@
+"""Seeded trials and their prompts (spec §3).
+
+Every draw of a trial derives from ``(seed, function, n, trial)`` alone, so adding a
+shot count, raising m or changing other settings never changes an existing prompt,
+and every encoding of a trial shares its demonstrations, query, constant and the
+rank of the symbols standing for 0, 1 and the separator (paired design).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from genomic_icl import bits
+from genomic_icl.functions import get_function
+
+GENOMIC = "ACGT"
+LINGUISTIC = "0123456789"
+N_ROLES = 3  # 0, 1 and the separator
+
+
+def name_key(name: str) -> int:
+    """A stable 64-bit key for a name (never a list position), for seeding."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
+
+
+def trial_rng(seed: int, function: str, n: int, trial: int, *extra: int) -> np.random.Generator:
+    """The generator of one trial; ``extra`` keys derive independent side streams."""
+    return np.random.default_rng(
+        np.random.SeedSequence([int(seed), name_key(function), int(n), int(trial), *extra])
+    )
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """A prompt form: its name and the alphabet its three symbols are drawn from."""
+
+    name: str
+    alphabet: str
+
+    def __post_init__(self) -> None:
+        if len(self.alphabet) < N_ROLES or len(set(self.alphabet)) != len(self.alphabet):
+            raise ValueError(
+                f"encoding {self.name!r}: alphabet {self.alphabet!r} needs at least "
+                f"{N_ROLES} distinct single characters"
+            )
+
+
+class Trial(NamedTuple):
+    """The encoding-independent draws of one trial."""
+
+    demo_inputs: np.ndarray
+    demo_outputs: np.ndarray
+    query: int
+    target: int
+    constant: int
+    roles: np.ndarray  # roles[i] = rank (in the chosen 3-subset) of the symbol for 0, 1, SEP
+
+
+def draw_trial(seed: int, function: str, n: int, trial: int) -> Trial:
+    """Draw n distinct demonstration inputs, a query outside them, meta_constant's
+    constant and the symbol roles of one trial."""
+    if not 1 <= n <= bits.N_SYMBOLS - 1:
+        raise ValueError(f"n_shots must be in 1..255, got {n}")
+    rng = trial_rng(seed, function, n, trial)
+    demos = rng.choice(bits.N_SYMBOLS, size=n, replace=False)
+    rest = np.setdiff1d(bits.ALL_INPUTS, demos)
+    query = int(rest[rng.integers(len(rest))])
+    constant = int(rng.integers(bits.N_SYMBOLS))
+    roles = rng.permutation(N_ROLES)
+    f = get_function(function)
+    outputs = f.apply(np.append(demos, query), constant)
+    return Trial(
+        demos.astype(np.int64),
+        outputs[:-1],
+        query,
+        int(outputs[-1]),
+        constant if f.uses_constant else -1,
+        roles,
+    )
+
+
+def trial_symbols(
+    seed: int, function: str, n: int, trial: int, encoding: Encoding, roles: np.ndarray
+) -> tuple[str, str, str]:
+    """The characters for (0, 1, SEP): a 3-subset of the alphabet drawn per trial and
+    form, assigned by the trial's shared ranks."""
+    rng = trial_rng(seed, function, n, trial, name_key("symbols:" + encoding.alphabet))
+    chosen = np.sort(rng.choice(len(encoding.alphabet), size=N_ROLES, replace=False))
+    sym0, sym1, sep = (encoding.alphabet[chosen[r]] for r in roles)
+    return sym0, sym1, sep
+
+
+def encode_bits(x: int, sym0: str, sym1: str) -> str:
+    """A value as 8 symbols, bit 0 first."""
+    return bits.to_str(x).translate(str.maketrans("01", sym0 + sym1))
+
+
+def decode(text: str, sym0: str, sym1: str) -> int:
+    """8 symbols back to a value; -1 if the text is not 8 symbols of ``sym0``/``sym1``."""
+    if len(text) != bits.N_BITS or set(text) - {sym0, sym1}:
+        return -1
+    return bits.from_str(text.translate(str.maketrans(sym0 + sym1, "01")))
+
+
+def build_prompt(
+    demo_inputs: np.ndarray, demo_outputs: np.ndarray, query: int, sym0: str, sym1: str, sep: str
+) -> str:
+    """Demonstrations (8 input then 8 output symbols) joined by SEP, then SEP and the query."""
+    words = [encode_bits(x, sym0, sym1) for x in range(bits.N_SYMBOLS)]
+    demos = sep.join(words[x] + words[y] for x, y in zip(demo_inputs, demo_outputs, strict=True))
+    return demos + sep + words[query]
+
+
+PROMPT_COLUMNS = (
+    "function",
+    "category",
+    "n_shots",
+    "trial",
+    "encoding",
+    "sym0",
+    "sym1",
+    "sep",
+    "prompt",
+    "target",
+    "demo_inputs",
+    "demo_outputs",
+    "query",
+    "target_bits",
+    "constant",
+)
+
+
+def prompt_table(
+    functions: list[str] | tuple[str, ...], n: int, m: int, encoding: Encoding, seed: int
+) -> pd.DataFrame:
+    """All prompts of one encoding and shot count: m trials of each function, in the
+    given function order, then by trial."""
+    rows = []
+    for name in functions:
+        category = get_function(name).category
+        for t in range(m):
+            tr = draw_trial(seed, name, n, t)
+            sym0, sym1, sep = trial_symbols(seed, name, n, t, encoding, tr.roles)
+            rows.append(
+                (
+                    name,
+                    category,
+                    n,
+                    t,
+                    encoding.name,
+                    sym0,
+                    sym1,
+                    sep,
+                    build_prompt(tr.demo_inputs, tr.demo_outputs, tr.query, sym0, sym1, sep),
+                    encode_bits(tr.target, sym0, sym1),
+                    tr.demo_inputs.tolist(),
+                    tr.demo_outputs.tolist(),
+                    tr.query,
+                    tr.target,
+                    tr.constant,
+                )
+            )
+    return pd.DataFrame(rows, columns=list(PROMPT_COLUMNS))

@@ -1,0 +1,74 @@
+"""From raw model continuations to scored predictions: the one place where exact
+match, per-position match and decoded bits are computed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from genomic_icl import bits
+from genomic_icl.functions import bit_diversity, get_function
+from genomic_icl.prompts import decode
+
+KEY = ["function", "n_shots", "trial", "encoding"]
+PREDICTION_COLUMNS = [
+    "model",
+    *KEY,
+    "prediction",
+    "pred_bits",
+    "valid",
+    "correct",
+    "position_match",
+    "target_logprob",
+]
+ANALYSIS_COLUMNS = ["category", "target_bits", "query", "demo_inputs", "demo_outputs"]
+
+
+def score(
+    prompts: pd.DataFrame,
+    continuations: Sequence[str],
+    logprobs: Sequence[float] | None,
+    model: str,
+) -> pd.DataFrame:
+    """The predictions table for a model's continuations of ``prompts`` (same order).
+
+    A continuation longer than 8 symbols is cut to 8; a shorter one is scored as is
+    (invalid, and wrong at the missing positions).
+    """
+    if len(continuations) != len(prompts):
+        raise ValueError(f"{len(continuations)} continuations for {len(prompts)} prompts")
+    preds = [str(c)[: bits.N_BITS] for c in continuations]
+    targets = prompts["target"].tolist()
+    pred_bits = [
+        decode(p, s0, s1) for p, s0, s1 in zip(preds, prompts["sym0"], prompts["sym1"], strict=True)
+    ]
+    position_match = [
+        "".join("1" if i < len(p) and p[i] == t[i] else "0" for i in range(bits.N_BITS))
+        for p, t in zip(preds, targets, strict=True)
+    ]
+    lp = np.full(len(preds), np.nan) if logprobs is None else np.asarray(logprobs, dtype=float)
+    out = prompts[KEY].copy()
+    out.insert(0, "model", model)
+    out["prediction"] = preds
+    out["pred_bits"] = np.asarray(pred_bits, dtype=np.int64)
+    out["valid"] = out["pred_bits"] >= 0
+    out["correct"] = [p == t for p, t in zip(preds, targets, strict=True)]
+    out["position_match"] = position_match
+    out["target_logprob"] = lp
+    return out[PREDICTION_COLUMNS].reset_index(drop=True)
+
+
+def scored_table(prompts: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """Join predictions with the prompt table's analysis columns and add the bit
+    descriptors (function BitLoad, target and prediction BitDiversity)."""
+    merged = predictions.merge(prompts[KEY + ANALYSIS_COLUMNS], on=KEY, how="left", validate="1:1")
+    if merged["target_bits"].isna().any():
+        raise ValueError("predictions hold prompts that the prompt table does not")
+    loads = {f: get_function(f).bit_load for f in merged["function"].unique()}
+    merged["bit_load"] = merged["function"].map(loads).astype(np.int64)
+    merged["target_diversity"] = bit_diversity(merged["target_bits"].to_numpy())
+    pred = merged["pred_bits"].to_numpy()
+    merged["pred_diversity"] = np.where(pred >= 0, bit_diversity(np.maximum(pred, 0)), -1)
+    return merged

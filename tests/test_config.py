@@ -1,0 +1,61 @@
+"""Bad configs stop before any job runs, with a message naming the key."""
+
+import copy
+
+import pytest
+
+from conftest import small_config, snakemake, write_config
+from genomic_icl.config import ConfigError, load_config, validate_config
+
+MODEL = {"name": "m", "backend": "reference", "checkpoint": "mode", "encoding": "genomic"}
+
+BAD = [
+    ({"functions": ["rotl1", "rotl9"]}, "functions[1]: unknown function 'rotl9'"),
+    ({"encodings": {"genomic": {"alphabet": "ACGT"}, "x": {"alphabet": "AC"}}},
+     "encodings.x.alphabet"),
+    ({"encodings": {"genomic": {"alphabet": "AACG"}}}, "encodings.genomic.alphabet: symbols must be distinct"),
+    ({"shots": [0, 4]}, "shots[0]: 0 is less than the minimum of 1"),
+    ({"shots": [4, 256]}, "shots[1]: 256 is greater than the maximum of 255"),
+    ({"trials": 0}, "trials: 0 is less than the minimum of 1"),
+    ({"models": [MODEL, MODEL]}, "models: the name 'm' is used by 2 entries"),
+    ({"models": [{**MODEL, "encoding": "rna"}]}, "models[0].encoding: 'rna' is not a key of `encodings`"),
+    ({"models": [{**MODEL, "name": "a/b"}]}, "models[0].name"),
+    ({"models": [{**MODEL, "batch_size": 3}]}, "models[0]: Additional properties are not allowed ('batch_size'"),
+    ({"trails": 8}, "Additional properties are not allowed ('trails'"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), BAD)
+def test_bad_config_names_the_key(change, message):
+    config = small_config(**copy.deepcopy(change))
+    with pytest.raises(ConfigError) as err:
+        validate_config(config)
+    assert message in str(err.value)
+
+
+def test_defaults_are_filled():
+    config = validate_config({"models": [dict(MODEL)]})
+    assert config["shots"] == [1, 2, 4, 8, 16, 32, 64, 128]
+    assert config["trials"] == 8 and config["functions"] == "all"
+    assert set(config["encodings"]) == {"genomic", "linguistic"}
+    assert config["bootstrap"] == {"replicates": 5000, "seed": 0}
+
+
+def test_shipped_configs_are_valid():
+    from conftest import REPO
+
+    for path in [REPO / "config.yaml", *sorted((REPO / "configs").glob("*.yaml"))]:
+        load_config(path)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_workflow_refuses_bad_config_before_any_job(workdir):
+    bad = write_config(workdir, small_config(functions=["rotl1", "rotl9"]), "bad.yaml")
+    proc = snakemake(workdir, "--cores", "1", configfile=bad, check=False)
+    assert proc.returncode != 0
+    assert "functions[1]: unknown function 'rotl9'" in proc.stderr + proc.stdout
+    assert not (workdir / "results").exists()
