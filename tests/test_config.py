@@ -11,6 +11,9 @@ MODEL = {"name": "m", "backend": "reference", "checkpoint": "mode", "encoding": 
 
 BAD = [
     ({"functions": ["rotl1", "rotl9"]}, "functions[1]: unknown function 'rotl9'"),
+    ({"functions": ["rotl1>rotl9"]}, "functions[0]: unknown primitive 'rotl9' in function"),
+    ({"functions": ["identity", "rotr1>rotl1"]},
+     "functions: functions 'identity' and 'rotr1>rotl1' agree on all 256 inputs"),
     ({"encodings": {"genomic": {"alphabet": "ACGT"}, "x": {"alphabet": "AC"}}},
      "encodings.x.alphabet"),
     ({"encodings": {"genomic": {"alphabet": "AACG"}}}, "encodings.genomic.alphabet: symbols must be distinct"),
@@ -46,6 +49,11 @@ def test_shipped_configs_are_valid():
 
     for path in [REPO / "config.yaml", *sorted((REPO / "configs").glob("*.yaml"))]:
         load_config(path)
+
+
+def test_user_defined_chains_are_tasks():
+    config = validate_config(small_config(functions=["rotl1", "rotl1>flip_bits>swap_halves"]))
+    assert config["functions"][1] == "rotl1>flip_bits>swap_halves"
 
 
 def test_missing_config_file(tmp_path):

@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from genomic_icl.functions import FUNCTION_NAMES
+from genomic_icl.functions import FUNCTION_NAMES, check_distinct, get_function
 from genomic_icl.prompts import Encoding
 
 
@@ -70,12 +70,20 @@ def _fill_defaults(instance: Any, node: dict[str, Any]) -> None:
 def _semantic_errors(config: dict[str, Any]) -> list[str]:
     errors = []
     if config["functions"] != "all":
+        known = []
         for i, name in enumerate(config["functions"]):
-            if name not in FUNCTION_NAMES:
+            try:
+                known.append(get_function(name))
+            except KeyError as err:
                 errors.append(
-                    f"functions[{i}]: unknown function {name!r} "
-                    "(`genomic-icl functions` lists the 100 names)"
+                    f"functions[{i}]: {err.args[0]} (`genomic-icl functions` lists the 100 "
+                    "names; a new task is a chain of primitives like `rotl1>flip_bits`)"
                 )
+        if not errors:
+            try:
+                check_distinct(known)
+            except ValueError as err:
+                errors.append(f"functions: {err}")
     for name, enc in config["encodings"].items():
         alphabet = enc["alphabet"]
         if len(set(alphabet)) != len(alphabet):

@@ -182,10 +182,15 @@ def _bit_load(name: str) -> int:
 
 @cache
 def get_function(name: str) -> Function:
-    """Look a function up by its exact name; raises ``KeyError`` naming it."""
-    if name not in FUNCTION_NAMES:
-        raise KeyError(f"unknown function {name!r}")
-    return Function(name, tuple(name.split(">")))
+    """A function by name: one of the 100 of the suite, or any user-defined chain of
+    primitives ``p1>p2>...`` (applied left to right). Raises ``KeyError`` naming an
+    unknown name or primitive."""
+    steps = tuple(name.split(">"))
+    unknown = [step for step in steps if step not in PRIMITIVES]
+    if unknown:
+        what = "function" if len(steps) == 1 else f"primitive {unknown[0]!r} in function"
+        raise KeyError(f"unknown {what} {name!r}")
+    return Function(name, steps)
 
 
 def bit_diversity(y: np.ndarray | int) -> np.ndarray:

@@ -1,0 +1,78 @@
+"""The workflow itself: plan, a small real run, the report, byte-identical reruns."""
+
+import hashlib
+import re
+
+import pandas as pd
+import pytest
+
+from conftest import small_config, snakemake, write_config
+
+pytestmark = pytest.mark.slow
+
+
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    """Job counts from the 'Job stats' table of a dry run."""
+    table = dry_run_output.split("Job stats:")[1].split("total")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+def test_dry_run_plans_every_stage(workdir):
+    out = snakemake(workdir, "-n").stdout
+    counts = job_counts(out)
+    assert counts["prompts"] == 4  # 2 encodings x 2 shot counts
+    assert counts["predict"] == 4  # 2 models x 2 shot counts
+    assert counts["score"] == 2
+    assert counts["accuracy"] == 1
+    assert not (workdir / "results").exists()
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("run")
+    write_config(workdir, small_config())
+    snakemake(workdir, "--cores", "2")
+    return workdir
+
+
+def test_small_run_outputs(finished_run):
+    results = finished_run / "results"
+    acc = pd.read_csv(results / "tables" / "accuracy.tsv", sep="\t")
+    assert list(acc.columns[:5]) == ["model", "n_shots", "accuracy", "se", "n_prompts"]
+    assert set(acc["model"]) == {"mode", "oracle"} and set(acc["n_shots"]) == {1, 4}
+    assert (acc["n_prompts"] == 8).all()  # 4 functions x 2 trials
+    assert acc["accuracy"].between(0, 1).all() and (acc["se"] >= 0).all()
+    oracle = acc[acc.model == "oracle"].set_index("n_shots")["accuracy"]
+    mode = acc[acc.model == "mode"].set_index("n_shots")["accuracy"]
+    assert oracle[4] >= mode[4]
+    for ext in ("png", "pdf"):
+        assert (results / "figures" / f"accuracy_vs_shots.{ext}").stat().st_size > 1000
+    for enc in ("genomic", "linguistic"):
+        assert (results / "prompts" / enc / "n4.parquet").exists()
+    scored = pd.read_parquet(results / "scored" / "oracle.parquet")
+    assert len(scored) == 16
+    assert {"correct", "bit_load", "target_diversity", "pred_diversity"} <= set(scored.columns)
+
+
+def test_nothing_left_to_do_after_a_run(finished_run):
+    out = snakemake(finished_run, "-n").stdout
+    assert "Nothing to be done" in out
+
+
+def test_report(finished_run):
+    snakemake(finished_run, "--report", "results/report.html")
+    html = (finished_run / "results" / "report.html").read_text(errors="replace")
+    assert "accuracy_vs_shots.png" in html
+
+
+def _digests(workdir):
+    files = sorted((workdir / "results").rglob("*.parquet")) + sorted(
+        (workdir / "results").rglob("*.tsv")
+    )
+    return {str(p.relative_to(workdir)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def test_same_config_same_bytes(finished_run, tmp_path):
+    write_config(tmp_path, small_config())
+    snakemake(tmp_path, "--cores", "1")
+    assert _digests(tmp_path) == _digests(finished_run)
