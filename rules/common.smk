@@ -2,7 +2,12 @@
 # here: planning must stay fast and work without torch, transformers or weights.
 import re
 
-from genomic_icl.config import encoding, function_names, validate_config
+from genomic_icl.config import (
+    function_names,
+    pretrained_dir,
+    pretrained_name,
+    validate_config,
+)
 
 validate_config(config)
 
@@ -23,11 +28,21 @@ def prompts_path(model, n):
     return f"results/prompts/{MODELS[model]['encoding']}/n{n}.parquet"
 
 
+def predict_inputs(wildcards):
+    """A model's prompt table at n shots, and its checkpoint when the workflow
+    pretrains it (``checkpoint: pretrained:NAME``)."""
+    inputs = {"prompts": prompts_path(wildcards.model, wildcards.n)}
+    name = pretrained_name(MODELS[wildcards.model])
+    if name is not None:
+        inputs["checkpoint"] = pretrained_dir(name)
+    return inputs
+
+
 def all_outputs():
-    """Every final target of the workflow."""
+    """Every final target of the workflow (the statistics and figure targets are
+    defined by rules/stats.smk and rules/figures.smk, included before `rule all`)."""
     return [
         *expand("results/prompts/{encoding}/n{n}.parquet", encoding=ENCODINGS, n=SHOTS),
-        "results/tables/accuracy.tsv",
-        "results/figures/accuracy_vs_shots.png",
-        "results/figures/accuracy_vs_shots.pdf",
+        *STATS_TARGETS,
+        *FIGURE_TARGETS,
     ]

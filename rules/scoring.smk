@@ -6,8 +6,12 @@ rule score:
         "results/scored/{model}.parquet",
     log:
         "logs/score/{model}.log",
+    conda:
+        "../envs/cpu.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(10),
+    params:
+        code=code_of("scripts/score.py"),
     script:
         "../scripts/score.py"

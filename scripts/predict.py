@@ -1,4 +1,5 @@
-"""Snakemake glue: one model answers one prompt table."""
+"""Snakemake glue: one model answers one prompt table (resumable; see
+genomic_icl.inference). The progress bar and any error go to the job log."""
 
 from genomic_icl.inference import predict_file
 from genomic_icl.workflow import logged

@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from conftest import small_config, snakemake, write_config
-from genomic_icl.config import ConfigError, load_config, validate_config
+from genomic_icl.config import ConfigError, load_config, resolve_checkpoint, validate_config
 
 MODEL = {"name": "m", "backend": "reference", "checkpoint": "mode", "encoding": "genomic"}
 
@@ -23,7 +23,9 @@ BAD = [
     ({"models": [MODEL, MODEL]}, "models: the name 'm' is used by 2 entries"),
     ({"models": [{**MODEL, "encoding": "rna"}]}, "models[0].encoding: 'rna' is not a key of `encodings`"),
     ({"models": [{**MODEL, "name": "a/b"}]}, "models[0].name"),
-    ({"models": [{**MODEL, "batch_size": 3}]}, "models[0]: Additional properties are not allowed ('batch_size'"),
+    ({"models": [{**MODEL, "batchsize": 3}]}, "models[0]: Additional properties are not allowed ('batchsize'"),
+    ({"models": [{**MODEL, "backend": "hf", "checkpoint": "pretrained:tiny"}]},
+     "models[0].checkpoint: 'pretrained:tiny' names no recipe of `pretrain`"),
     ({"trails": 8}, "Additional properties are not allowed ('trails'"),
 ]
 
@@ -54,6 +56,12 @@ def test_shipped_configs_are_valid():
 def test_user_defined_chains_are_tasks():
     config = validate_config(small_config(functions=["rotl1", "rotl1>flip_bits>swap_halves"]))
     assert config["functions"][1] == "rotl1>flip_bits>swap_halves"
+
+
+def test_pretrained_checkpoints_resolve_to_the_workflow_directory():
+    spec = {**MODEL, "backend": "hf", "checkpoint": "pretrained:tiny"}
+    assert resolve_checkpoint(spec)["checkpoint"] == "results/pretrained/tiny"
+    assert resolve_checkpoint(MODEL) == MODEL
 
 
 def test_missing_config_file(tmp_path):

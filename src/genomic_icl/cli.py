@@ -45,6 +45,35 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict(args: argparse.Namespace) -> int:
+    from genomic_icl.config import load_config, model_entry
+    from genomic_icl.inference import predict_file
+    from genomic_icl.models import BackendError
+
+    config = load_config(args.config)
+    spec = model_entry(config, args.model)
+    try:
+        seed = config["seed"] if args.seed is None else args.seed
+        predict_file(spec, args.prompts, args.output, seed)
+    except BackendError as err:
+        print(f"genomic-icl: {err}", file=sys.stderr)
+        return 2
+    print(f"{spec['name']}: predictions -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from genomic_icl.stats import fit_table, read_accuracy_tsv
+
+    try:
+        table = read_accuracy_tsv(args.accuracy_tsv)
+    except (OSError, ValueError) as err:
+        print(f"genomic-icl fit: {err}", file=sys.stderr)
+        return 2
+    fit_table(table).to_csv(sys.stdout, sep="\t", index=False, float_format="%.6g")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="genomic-icl", description=__doc__)
@@ -63,6 +92,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--n-shots", dest="n", type=int, required=True)
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(func=_prompts)
+
+    p = sub.add_parser(
+        "predict",
+        help="run one model on one prompt table (resumable; the code the workflow runs)",
+    )
+    p.add_argument("--config", default="config.yaml")
+    p.add_argument("--model", required=True, help="a model name from the config")
+    p.add_argument("--prompts", required=True, help="a prompt table (Parquet)")
+    p.add_argument("-o", "--output", required=True, help="the predictions file to write")
+    p.add_argument("--seed", type=int, default=None, help="default: the config's seed")
+    p.set_defaults(func=_predict)
+
+    p = sub.add_parser(
+        "fit",
+        help="fit accuracy = a0 + a1*log2(n) per model of a TSV (model, n_shots, accuracy "
+        "as fractions); prints fits.tsv's columns (p_value: one-sided t-test a1 > 0)",
+    )
+    p.add_argument("accuracy_tsv")
+    p.set_defaults(func=_fit)
 
     return parser
 

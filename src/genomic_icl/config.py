@@ -97,6 +97,12 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
                 f"models[{i}].encoding: {model['encoding']!r} is not a key of `encodings` "
                 f"({', '.join(config['encodings'])})"
             )
+        name = pretrained_name(model)
+        if name is not None and name not in config.get("pretrain", {}):
+            errors.append(
+                f"models[{i}].checkpoint: {model['checkpoint']!r} names no recipe of "
+                f"`pretrain` ({', '.join(config.get('pretrain', {})) or 'none defined'})"
+            )
     return errors
 
 
@@ -141,6 +147,27 @@ def function_names(config: dict[str, Any]) -> list[str]:
 def encoding(config: dict[str, Any], name: str) -> Encoding:
     """The named encoding of a (validated) config."""
     return Encoding(name, config["encodings"][name]["alphabet"])
+
+
+PRETRAINED = "pretrained:"
+
+
+def pretrained_name(spec: dict[str, Any]) -> str | None:
+    """The ``pretrain:`` recipe a model entry's ``checkpoint: pretrained:NAME`` names."""
+    ckpt = spec.get("checkpoint") or ""
+    return ckpt.removeprefix(PRETRAINED) if ckpt.startswith(PRETRAINED) else None
+
+
+def pretrained_dir(name: str) -> str:
+    """Where the workflow saves the model pretrained by recipe ``name`` (relative to
+    the working directory)."""
+    return f"results/pretrained/{name}"
+
+
+def resolve_checkpoint(spec: dict[str, Any]) -> dict[str, Any]:
+    """A model entry whose ``pretrained:NAME`` checkpoint is replaced by its directory."""
+    name = pretrained_name(spec)
+    return spec if name is None else {**spec, "checkpoint": pretrained_dir(name)}
 
 
 def model_entry(config: dict[str, Any], name: str) -> dict[str, Any]:

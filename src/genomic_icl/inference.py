@@ -1,26 +1,202 @@
-"""Running one model over one prompt table into one predictions file."""
+"""Running one model over one prompt table into one predictions file, resumably.
+
+The backend's plan splits the table into batches; each finished batch is written at
+once as a checkpoint file ``{out}.partial/batch-NNNNN.json`` (atomically). A rerun
+after any kill (``kill -9``, preemption, Ctrl-C) finds the checkpoints of the same
+job (same prompts, model entry, seed and plan), skips those batches and computes
+only the rest with the very same batches, so the final table is byte-identical to
+an uninterrupted run. The checkpoints are removed once the final file is written.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import os
+import shutil
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from genomic_icl.config import resolve_checkpoint
 from genomic_icl.io import read_table, write_table
-from genomic_icl.learners import predict_bits
-from genomic_icl.prompts import encode_bits
+from genomic_icl.models import Backend, BackendError, Continuations, get_backend
 from genomic_icl.scoring import score
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+#: model-entry keys that cannot change a prediction (job resources, labels)
+_NOT_RESULT_KEYS = {"resources", "params", "family"}
+
+
+def partial_dir(out_path: str | os.PathLike) -> Path:
+    out = Path(out_path)
+    return out.with_name(out.name + ".partial")
+
+
+def _fingerprint(spec: dict[str, Any], prompts_path: str | os.PathLike, seed: int) -> str:
+    h = hashlib.sha256()
+    with open(prompts_path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    keep = {k: v for k, v in spec.items() if k not in _NOT_RESULT_KEYS}
+    h.update(json.dumps([keep, int(seed)], sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as fh:
+        json.dump(obj, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> Any | None:
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def _batch_file(part: Path, i: int) -> Path:
+    return part / f"batch-{i:05d}.json"
+
+
+class _Runner:
+    """Runs batches, halving them after a device out-of-memory error."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.limit: int | None = None  # rows per forward after an OOM
+
+    def __call__(self, batch) -> Continuations:
+        n = len(batch)
+        if self.limit is not None and n > self.limit:
+            parts = [batch.iloc[i : i + self.limit] for i in range(0, n, self.limit)]
+            return _concat([self(p) for p in parts])
+        try:
+            return self.backend.run(batch)
+        except Exception as exc:
+            if n == 1 or not self.backend.is_out_of_memory(exc):
+                raise
+        self.backend.after_out_of_memory()
+        self.limit = max(1, n // 2)
+        log.warning("out of memory on a batch of %d prompts; going on with %d", n, self.limit)
+        print(f"out of memory at {n} prompts per batch; halving to {self.limit}", file=sys.stderr)
+        return self(batch)
+
+
+def _concat(parts: list[Continuations]) -> Continuations:
+    return Continuations(
+        [t for p in parts for t in p.text], np.concatenate([p.logprob for p in parts])
+    )
+
+
+def load_backend(spec: dict[str, Any], seed: int) -> Backend:
+    """Check a model entry and its environment (cheap, before any weights are read),
+    then load its backend."""
+    cls = get_backend(spec.get("backend", ""))
+    cls.preflight(spec)
+    cls.check_environment(spec)
+    t0 = time.perf_counter()
+    backend = cls(spec, seed)
+    print(f"loaded {backend.describe()} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    return backend
 
 
 def predict_file(
-    spec: dict[str, Any], prompts_path: str | os.PathLike, out_path: str | os.PathLike, seed: int
+    spec: dict[str, Any],
+    prompts_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    seed: int,
+    *,
+    backend: Backend | None = None,
+    progress: bool = True,
 ) -> None:
     """Predict every prompt of ``prompts_path`` with the model ``spec`` (a config
-    model entry) and write the predictions table to ``out_path``."""
+    model entry) and write the predictions table to ``out_path``, resuming from the
+    checkpoints of an interrupted run of the same job. ``backend``: an already
+    loaded backend (tests, benchmarks); by default the spec's backend is loaded."""
+    from tqdm import tqdm
+
+    spec = resolve_checkpoint(spec)
     prompts = read_table(prompts_path)
-    if spec["backend"] != "reference":
-        raise NotImplementedError(f"backend {spec['backend']!r}")
-    pred = predict_bits(spec["checkpoint"], prompts, seed)
-    continuations = [
-        encode_bits(x, s0, s1) for x, s0, s1 in zip(pred, prompts["sym0"], prompts["sym1"])
-    ]
-    write_table(score(prompts, continuations, None, spec["name"]), out_path)
+    part = partial_dir(out_path)
+    fingerprint = _fingerprint(spec, prompts_path, seed)
+    manifest = _read_json(part / MANIFEST)
+    if manifest is None or manifest.get("fingerprint") != fingerprint:
+        if part.exists():
+            print(f"discarding checkpoints of another job in {part}", file=sys.stderr)
+            shutil.rmtree(part)
+        manifest = None
+
+    def finished(plan: list[list[int]]) -> dict[int, dict]:
+        out = {}
+        for i in range(len(plan)):
+            chunk = _read_json(_batch_file(part, i))
+            if chunk is not None and chunk.get("rows") == plan[i]:
+                out[i] = chunk
+        return out
+
+    plan: list[list[int]] | None = manifest["plan"] if manifest else None
+    done = finished(plan) if plan is not None else {}
+    if plan is None or len(done) < len(plan):
+        if backend is None:
+            backend = load_backend(spec, seed)
+        fresh = [np.asarray(b).tolist() for b in backend.plan(prompts)]
+        if sorted(r for b in fresh for r in b) != list(range(len(prompts))):
+            raise BackendError(
+                f"backend {spec['backend']!r} planned batches that miss or repeat prompts"
+            )
+        if plan is not None and fresh != plan:
+            print(f"batch plan changed; discarding checkpoints in {part}", file=sys.stderr)
+            shutil.rmtree(part)
+            done = {}
+        plan = fresh
+        part.mkdir(parents=True, exist_ok=True)
+        _write_json(
+            part / MANIFEST, {"fingerprint": fingerprint, "model": spec["name"], "plan": plan}
+        )
+
+        run = _Runner(backend)
+        n_done = sum(len(plan[i]) for i in done)
+        if done:
+            print(
+                f"resuming: {len(done)}/{len(plan)} batches ({n_done} prompts) already done",
+                file=sys.stderr,
+            )
+        bar = tqdm(
+            total=len(prompts),
+            initial=n_done,
+            unit="prompt",
+            file=sys.stderr,
+            desc=spec["name"],
+            disable=not progress,
+            mininterval=5.0 if not sys.stderr.isatty() else 0.1,
+        )
+        with bar:
+            for i, rows in enumerate(plan):
+                if i in done:
+                    continue
+                res = run(prompts.iloc[rows])
+                chunk = {"rows": rows, "text": res.text, "logprob": res.logprob.tolist()}
+                _write_json(_batch_file(part, i), chunk)
+                done[i] = chunk
+                bar.update(len(rows))
+
+    text: list[str] = [""] * len(prompts)
+    logprob = np.full(len(prompts), np.nan)
+    for chunk in done.values():
+        for r, t, lp in zip(chunk["rows"], chunk["text"], chunk["logprob"], strict=True):
+            text[r] = t
+            logprob[r] = np.nan if lp is None else lp
+    write_table(score(prompts, text, logprob, spec["name"]), out_path)
+    shutil.rmtree(part, ignore_errors=True)

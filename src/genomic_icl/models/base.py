@@ -1,0 +1,197 @@
+"""The backend interface: what every model backend provides.
+
+A backend turns prompts into raw greedy continuations. It never builds the
+predictions table: :func:`genomic_icl.scoring.score` does that, in one place,
+for every backend.
+
+Life cycle (driven by :mod:`genomic_icl.inference`):
+
+1. ``Backend.preflight(spec)`` (classmethod): cheap static checks of a model
+   entry (names, paths, offline cache). No torch, transformers or evo2 import:
+   the Snakefile calls it at planning time and the CLI before anything else.
+2. ``Backend.check_environment(spec)`` (classmethod): checks in the job, before
+   any weights are read: CUDA present when asked for, optional packages
+   installed, GPU features (FP8). May import torch.
+3. ``backend = Backend(spec)``: loads the model.
+4. ``backend.plan(prompts)``: the prompt table split into batches (lists of row
+   positions). The plan must be a deterministic function of the prompts and the
+   spec: a resumed run recomputes it and skips the batches already written.
+5. ``backend.run(batch)`` for each batch: a :class:`Continuations`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Number of symbols a model must produce (one 8-bit output).
+N_TARGET = 8
+
+
+class BackendError(RuntimeError):
+    """A model entry cannot run here; the message says why and what to do."""
+
+
+@dataclass
+class Continuations:
+    """Raw results of one batch, in the batch's row order.
+
+    ``text``: the greedy continuation as decoded text, cut to its first 8
+    characters (shorter when the model ends its output early; may hold symbols
+    outside the prompt's alphabet). ``logprob``: log P(target | prompt) under the
+    model (NaN where a backend has none, e.g. reference learners).
+    ``token_ids``: the greedy token ids, for tests and debugging (not stored).
+    """
+
+    text: list[str]
+    logprob: np.ndarray
+    token_ids: list[list[int]] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.logprob = np.asarray(self.logprob, dtype=np.float64)
+        if len(self.text) != len(self.logprob):
+            raise ValueError("text and logprob differ in length")
+
+
+class Backend:
+    """Base class of model backends. Subclasses set ``name`` and override
+    :meth:`__init__`, :meth:`run` and, where useful, :meth:`plan`,
+    :meth:`preflight` and :meth:`check_environment`."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, spec: dict[str, Any], seed: int = 0) -> None:
+        self.spec = dict(spec)
+        self.seed = int(seed)
+
+    # -- checks ---------------------------------------------------------------
+    @classmethod
+    def preflight(cls, spec: dict[str, Any]) -> None:
+        """Static checks of a model entry; raise :class:`BackendError`. No heavy imports."""
+
+    @classmethod
+    def check_environment(cls, spec: dict[str, Any]) -> None:
+        """Checks in the job before loading weights; raise :class:`BackendError`."""
+
+    # -- work -------------------------------------------------------------------
+    def plan(self, prompts: pd.DataFrame) -> list[np.ndarray]:
+        """Batches of row positions covering every row once. Default: one batch."""
+        return [np.arange(len(prompts))] if len(prompts) else []
+
+    def run(self, batch: pd.DataFrame) -> Continuations:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def is_out_of_memory(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is a device out-of-memory error (the batch is then halved)."""
+        return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
+
+    def after_out_of_memory(self) -> None:
+        """Free cached device memory after an out-of-memory error."""
+
+    def close(self) -> None:
+        """Release the model."""
+
+    def describe(self) -> str:
+        """One line for the job log."""
+        return f"{self.name} {self.spec.get('checkpoint', '')}"
+
+
+# -- helpers shared by the backends ------------------------------------------------
+
+
+def looks_like_path(checkpoint: str) -> bool:
+    """Whether a checkpoint names a local path rather than a hub id (``org/name``)."""
+    return (
+        checkpoint.startswith(("/", "./", "../", "~"))
+        or checkpoint.endswith((".pt", ".pth", ".bin", ".safetensors"))
+        or os.path.exists(os.path.expanduser(checkpoint))
+    )
+
+
+def expand(path: str) -> Path:
+    return Path(os.path.expanduser(path))
+
+
+def hf_offline() -> bool:
+    """Whether the Hugging Face hub must not be contacted (``HF_HUB_OFFLINE`` /
+    ``TRANSFORMERS_OFFLINE``)."""
+    return any(
+        os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
+        for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+
+
+def fetch_hint(repo_id: str, revision: str | None = None) -> str:
+    rev = f" --revision {revision}" if revision else ""
+    return (
+        f"fetch the weights ahead of time on a machine with network access, e.g. "
+        f"`huggingface-cli download {repo_id}{rev}` (or `hf download {repo_id}{rev}`) "
+        "with the same HF_HOME as the job, or set `checkpoint:` to a local copy"
+    )
+
+
+def token_batches(
+    group_keys: np.ndarray, sizes: np.ndarray, batch_tokens: int, max_rows: int | None = None
+) -> list[np.ndarray]:
+    """Group row positions by equal key (e.g. token length: rows of one group need no
+    padding), then cut each group into batches of at most ``batch_tokens`` tokens
+    (``sizes`` = tokens per row; at least one row per batch). Deterministic: groups
+    in increasing key, rows in table order."""
+    group_keys, sizes = np.asarray(group_keys), np.asarray(sizes)
+    batches: list[np.ndarray] = []
+    for key in np.unique(group_keys):
+        rows = np.flatnonzero(group_keys == key)
+        per = max(1, int(batch_tokens) // max(1, int(sizes[rows].max())))
+        if max_rows:
+            per = min(per, int(max_rows))
+        batches.extend(rows[i : i + per] for i in range(0, len(rows), per))
+    return batches
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``; raise when CUDA is
+    asked for but absent."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise BackendError(
+                f"device {device!r} asked for, but CUDA is not available here "
+                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda}); "
+                "run on a GPU node or set `device: cpu` (or `auto`)"
+            )
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if index >= torch.cuda.device_count():
+            raise BackendError(
+                f"device {device!r} asked for, but only "
+                f"{torch.cuda.device_count()} GPU(s) are visible"
+            )
+    return device
+
+
+def check_device_spec(spec: dict[str, Any]) -> None:
+    """The CUDA part of :meth:`Backend.check_environment`."""
+    resolve_device(spec.get("device", "auto"))
+
+
+def resolve_dtype(dtype: str, device: str):
+    """``auto`` -> bfloat16 on CUDA, float32 on CPU."""
+    import torch
+
+    if dtype == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+
+
+def nan_logprobs(n: int) -> np.ndarray:
+    return np.full(n, math.nan)

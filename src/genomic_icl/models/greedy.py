@@ -1,0 +1,185 @@
+"""Exact greedy decoding, fast: model-independent algorithms shared by the backends.
+
+Both functions return, for a batch of equal-length prompts with their equal-length
+targets, the greedy tokens (what ``generate(do_sample=False, max_new_tokens=8)``
+produces) and the log-probability of the target under the model.
+
+* :func:`greedy_kv` (transformers models): one teacher-forced forward pass over
+  prompt + target decides, per row, the greedy output up to the first position
+  where it leaves the target. Rows that matched all 8 symbols are done. The others
+  continue real greedy decoding from the KV cache of that same pass, cropped to
+  their correct prefix, so no prompt is ever re-encoded.
+* :func:`greedy_jacobi` (models without a usable cache, e.g. Evo2 through vortex):
+  the same teacher-forced pass, then fixed-point (Jacobi) iterations: feed the
+  current guess, take the argmax at every position; the first mismatch and all
+  positions before it are exact greedy tokens, so each pass settles at least one
+  more position (at most 8 passes, only over unsettled rows).
+
+Both are exact up to floating point: the argmax at each position is taken on
+logits computed for exactly the context greedy decoding would see.
+
+Torch is imported inside the functions only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+
+def _first_mismatch(a, b):
+    """Per row, the first index where a != b (a.shape[1] when none)."""
+    import torch
+
+    neq = a != b
+    width = a.shape[1]
+    idx = torch.where(
+        neq.any(1), neq.int().argmax(1), torch.full_like(neq[:, 0], width, dtype=torch.long)
+    )
+    return idx.long()
+
+
+def _target_logprob(logits, target):
+    import torch
+
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    return logp.gather(-1, target.unsqueeze(-1)).squeeze(-1).sum(1).double()
+
+
+def _sliceable(cache) -> bool:
+    layers = getattr(cache, "layers", None)
+    if not layers:
+        return False
+    from transformers.cache_utils import DynamicLayer
+
+    return all(
+        type(layer) is DynamicLayer and getattr(layer, "keys", None) is not None for layer in layers
+    )
+
+
+def _sub_cache(cache, rows, length):
+    """A new DynamicCache of the given rows, cut to the first ``length`` positions."""
+    from transformers.cache_utils import DynamicCache
+
+    data = [
+        (layer.keys[rows, :, :length], layer.values[rows, :, :length]) for layer in cache.layers
+    ]
+    return DynamicCache(ddp_cache_data=data)
+
+
+def greedy_kv(
+    model: Any,
+    prompt_ids,
+    target_ids,
+    max_new: int = 8,
+    eos_ids: Sequence[int] = (),
+    logits_to_keep: bool = True,
+) -> tuple[list[list[int]], np.ndarray]:
+    """Greedy tokens (cut after the first EOS, as ``generate`` stops there) and
+    target log-probabilities for a transformers causal LM.
+
+    ``prompt_ids`` (B, L) and ``target_ids`` (B, T) are LongTensors on the model's
+    input device, without padding.
+    """
+    import torch
+
+    B, L = prompt_ids.shape
+    T = target_ids.shape[1]
+    inp = torch.cat([prompt_ids, target_ids[:, : T - 1]], dim=1)
+    kw = {"logits_to_keep": T} if logits_to_keep else {}
+    with torch.inference_mode():
+        out = model(input_ids=inp, use_cache=True, **kw)
+    logits = out.logits[:, -T:, :]
+    logprob = _target_logprob(logits, target_ids).cpu().numpy()
+    greedy = logits.argmax(-1)
+    W = min(T, max_new)
+    k = _first_mismatch(greedy[:, :W], target_ids[:, :W])
+    # settled prefix length per row: up to and including the first wrong token
+    prefix_len = torch.where(k < W, k + 1, torch.full_like(k, W))
+    tokens: list[list[int]] = []
+    tgt, grd, kk = target_ids.tolist(), greedy.tolist(), k.tolist()
+    for r in range(B):
+        seq = tgt[r][: kk[r]] + ([grd[r][kk[r]]] if kk[r] < W else [])
+        tokens.append(seq)
+    eos = set(int(e) for e in eos_ids)
+    cache = out.past_key_values
+    todo = [r for r in range(B) if len(tokens[r]) < max_new and not (eos and eos & set(tokens[r]))]
+    del out, logits
+    by_len: dict[int, list[int]] = {}
+    for r in todo:
+        by_len.setdefault(int(prefix_len[r]), []).append(r)
+    for p, rows in sorted(by_len.items()):
+        rows_t = torch.tensor(rows, device=prompt_ids.device)
+        last = torch.tensor([tokens[r][-1] for r in rows], device=prompt_ids.device)
+        if cache is not None and _sliceable(cache):
+            sub = _sub_cache(cache, rows_t, L + p - 1)
+        else:  # no reusable cache: encode prompt + settled prefix again
+            ctx = torch.cat(
+                [
+                    prompt_ids[rows_t],
+                    torch.tensor([tokens[r][:-1] for r in rows], device=prompt_ids.device)
+                    .long()
+                    .reshape(len(rows), p - 1),
+                ],
+                dim=1,
+            )
+            with torch.inference_mode():
+                sub = model(
+                    input_ids=ctx,
+                    use_cache=True,
+                    **({"logits_to_keep": 1} if logits_to_keep else {}),
+                ).past_key_values
+        for _ in range(max_new - p):
+            with torch.inference_mode():
+                o = model(input_ids=last[:, None], past_key_values=sub, use_cache=True)
+            sub = o.past_key_values
+            last = o.logits[:, -1, :].argmax(-1)
+            for r, t in zip(rows, last.tolist(), strict=True):
+                tokens[r].append(t)
+        del sub
+    if eos:
+        for r in range(B):
+            for i, t in enumerate(tokens[r]):
+                if t in eos:
+                    tokens[r] = tokens[r][: i + 1]
+                    break
+    return tokens, logprob
+
+
+def greedy_jacobi(
+    forward_last: Callable[[Any, int], Any],
+    prompt_ids,
+    target_ids,
+) -> tuple[list[list[int]], np.ndarray, int]:
+    """Greedy tokens (exactly T = target length of them) and target log-probabilities
+    for a model given only as ``forward_last(ids, k) -> logits of the last k
+    positions`` (B, k, V). Also returns the number of forward passes made.
+    """
+    import torch
+
+    B, L = prompt_ids.shape
+    T = target_ids.shape[1]
+    guess = target_ids.clone()
+    result = torch.empty_like(target_ids)
+    active = torch.arange(B, device=prompt_ids.device)
+    logprob = None
+    passes = 0
+    while len(active) and passes < 2 * T + 2:  # cap: guards against float flip-flops only
+        ids = torch.cat([prompt_ids[active], guess[active, : T - 1]], dim=1)
+        with torch.inference_mode():
+            logits = forward_last(ids, T)
+        passes += 1
+        if logprob is None:
+            logprob = _target_logprob(logits, target_ids).cpu().numpy()
+        g = logits.argmax(-1).to(guess.dtype)
+        k = _first_mismatch(g, guess[active])
+        # positions 0..k of g are exact; later ones are the next guess
+        done = k >= T - 1
+        result[active[done]] = g[done]
+        guess[active] = g
+        active = active[~done]
+    if len(active):
+        result[active] = guess[active]
+    return [row for row in result.tolist()], logprob, passes

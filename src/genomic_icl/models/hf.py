@@ -1,0 +1,179 @@
+"""The ``hf`` backend: any causal language model through transformers.
+
+Qwen3 base models, Llama-style models, genomic causal LMs with a character or
+k-mer tokenizer: whatever ``AutoModelForCausalLM`` loads. bfloat16 on CUDA and
+float32 on CPU unless ``dtype`` says otherwise; several GPUs through
+``device_map="auto"``; local paths and the offline cache (``HF_HUB_OFFLINE=1``)
+honoured.
+
+Greedy decoding is exact and fast (:func:`genomic_icl.models.greedy.greedy_kv`).
+When every prompt symbol is one token (Qwen3 digits, character tokenizers) the
+teacher-forced pass settles all prompts that the model gets right; when the
+tokenizer merges symbols (BPE, k-mers) the target's own tokens are teacher-forced
+for its log-probability and the continuation is real greedy generation of 8 new
+tokens from the cache, cut to 8 characters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from genomic_icl.models.base import (
+    N_TARGET,
+    Backend,
+    BackendError,
+    Continuations,
+    expand,
+    fetch_hint,
+    hf_offline,
+    looks_like_path,
+    resolve_device,
+    resolve_dtype,
+    token_batches,
+)
+
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+
+
+class HFBackend(Backend):
+    name = "hf"
+
+    # -- checks -----------------------------------------------------------------
+    @classmethod
+    def preflight(cls, spec: dict[str, Any]) -> None:
+        ckpt = spec.get("checkpoint")
+        if not ckpt:
+            raise BackendError(
+                f"model {spec.get('name')!r}: `checkpoint:` (hub id or local path) is required"
+            )
+        if ckpt.startswith("pretrained:"):
+            return  # produced by the workflow's pretraining step
+        if looks_like_path(ckpt):
+            path = expand(ckpt)
+            if not path.exists():
+                raise BackendError(f"model {spec['name']!r}: checkpoint path {ckpt} does not exist")
+            if path.is_dir() and not (path / "config.json").is_file():
+                raise BackendError(
+                    f"model {spec['name']!r}: {ckpt} holds no config.json "
+                    "(expected a directory written by save_pretrained)"
+                )
+            return
+        if hf_offline():
+            from huggingface_hub import try_to_load_from_cache
+
+            rev = spec.get("revision")
+            found = [
+                f
+                for f in ("config.json", *WEIGHT_FILES)
+                if isinstance(try_to_load_from_cache(ckpt, f, revision=rev), str)
+            ]
+            if "config.json" not in found or len(found) < 2:
+                raise BackendError(
+                    f"model {spec['name']!r}: {ckpt} is not in the local Hugging Face cache "
+                    f"and the hub is offline (HF_HUB_OFFLINE/TRANSFORMERS_OFFLINE); "
+                    + fetch_hint(ckpt, rev)
+                )
+
+    @classmethod
+    def check_environment(cls, spec: dict[str, Any]) -> None:
+        resolve_device(spec.get("device", "auto"))
+
+    # -- loading ------------------------------------------------------------------
+    def __init__(self, spec: dict[str, Any], seed: int = 0, *, model=None, tokenizer=None) -> None:
+        super().__init__(spec, seed)
+        import torch
+
+        if model is None or tokenizer is None:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            ckpt = spec["checkpoint"]
+            if ckpt.startswith("pretrained:"):
+                raise BackendError(f"model {spec['name']!r}: {ckpt} was not resolved to a path")
+            if looks_like_path(ckpt):
+                ckpt = str(expand(ckpt))
+            device = resolve_device(spec.get("device", "auto"))
+            dtype = resolve_dtype(spec.get("dtype", "auto"), device)
+            common = {
+                "revision": spec.get("revision"),
+                "trust_remote_code": bool(spec.get("trust_remote_code", False)),
+                "local_files_only": hf_offline(),
+            }
+            tokenizer = AutoTokenizer.from_pretrained(ckpt, **common)
+            if device == "cuda" and torch.cuda.device_count() > 1:
+                placement = {"device_map": "auto"}
+            else:
+                placement = {"device_map": {"": device}} if device.startswith("cuda") else {}
+            model = AutoModelForCausalLM.from_pretrained(ckpt, dtype=dtype, **placement, **common)
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.device = self.model.get_input_embeddings().weight.device
+        eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+        if eos is None:
+            eos = tokenizer.eos_token_id
+        self.eos_ids = [] if eos is None else ([eos] if isinstance(eos, int) else list(eos))
+        import inspect
+
+        self._keep = "logits_to_keep" in inspect.signature(self.model.forward).parameters
+        self.batch_tokens = int(spec.get("batch_tokens", 65536))
+        self.max_rows = spec.get("batch_size")
+
+    def describe(self) -> str:
+        n = sum(p.numel() for p in self.model.parameters())
+        ckpt = self.spec.get("checkpoint")
+        return f"hf {ckpt} ({n / 1e6:.1f}M params, {self.model.dtype}, {self.device})"
+
+    # -- work -----------------------------------------------------------------------
+    def encode(
+        self, prompts: list[str], targets: list[str]
+    ) -> tuple[list[list[int]], list[list[int]]]:
+        """Token ids of prompts (with the tokenizer's special tokens, as a user of
+        ``generate`` would encode them) and of targets (alone, no special tokens)."""
+        p = self.tokenizer(prompts)["input_ids"]
+        t = self.tokenizer(targets, add_special_tokens=False)["input_ids"]
+        return p, t
+
+    def plan(self, prompts) -> list[np.ndarray]:
+        p, t = self.encode(prompts["prompt"].tolist(), prompts["target"].tolist())
+        plen = np.array([len(x) for x in p])
+        tlen = np.array([len(x) for x in t])
+        return token_batches(plen * 4096 + tlen, plen + tlen, self.batch_tokens, self.max_rows)
+
+    def run(self, batch) -> Continuations:
+        import torch
+
+        from genomic_icl.models.greedy import greedy_kv
+
+        p, t = self.encode(batch["prompt"].tolist(), batch["target"].tolist())
+        if len({len(x) for x in p}) != 1 or len({len(x) for x in t}) != 1:
+            raise ValueError("a batch must hold prompts and targets of one token length each")
+        prompt_ids = torch.tensor(p, dtype=torch.long, device=self.device)
+        target_ids = torch.tensor(t, dtype=torch.long, device=self.device)
+        tokens, logprob = greedy_kv(
+            self.model, prompt_ids, target_ids, N_TARGET, self.eos_ids, self._keep
+        )
+        return Continuations([self.detokenize(x) for x in tokens], logprob, tokens)
+
+    def detokenize(self, ids: list[int]) -> str:
+        """Text of greedy tokens, stopping before an EOS, cut to 8 characters."""
+        for i, tok in enumerate(ids):
+            if tok in self.eos_ids:
+                ids = ids[:i]
+                break
+        return self.tokenizer.decode(ids, skip_special_tokens=False)[:N_TARGET]
+
+    def after_out_of_memory(self) -> None:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def close(self) -> None:
+        self.model = None
+        self.after_out_of_memory()

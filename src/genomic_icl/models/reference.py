@@ -1,0 +1,41 @@
+"""The ``reference`` backend: the mode baseline and the Bayes-optimal oracle.
+
+``checkpoint:`` names the learner (``mode`` or ``oracle``). The learners work on
+bits (:func:`genomic_icl.learners.predict_bits`); their answers are written back
+in each prompt's symbols so that :func:`genomic_icl.scoring.score` treats them
+like any model's continuation. Target log-probabilities are NaN.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genomic_icl.learners import LEARNERS
+from genomic_icl.models.base import Backend, BackendError, Continuations, nan_logprobs
+
+
+class ReferenceBackend(Backend):
+    name = "reference"
+
+    @classmethod
+    def preflight(cls, spec: dict[str, Any]) -> None:
+        if spec.get("checkpoint") not in LEARNERS:
+            raise BackendError(
+                f"model {spec.get('name')!r}: unknown reference learner "
+                f"{spec.get('checkpoint')!r} (checkpoint must be one of {', '.join(LEARNERS)})"
+            )
+
+    def __init__(self, spec: dict[str, Any], seed: int = 0) -> None:
+        super().__init__(spec, seed)
+        self.preflight(spec)
+
+    def run(self, batch) -> Continuations:
+        from genomic_icl.learners import predict_bits
+        from genomic_icl.prompts import encode_bits
+
+        pred = predict_bits(self.spec["checkpoint"], batch, self.seed)
+        text = [
+            encode_bits(int(x), s0, s1)
+            for x, s0, s1 in zip(pred, batch["sym0"], batch["sym1"], strict=True)
+        ]
+        return Continuations(text, nan_logprobs(len(text)))

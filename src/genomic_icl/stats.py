@@ -1,0 +1,1001 @@
+"""Statistics of the experiment (spec §6) and the analyses the paper asked for.
+
+Every estimator here works on the scored-results schema (docs/architecture.md):
+one row per prompt with ``model, function, n_shots, trial, correct, ...``.
+
+Conventions
+-----------
+- Accuracy of a model at n shots is the mean over functions of the per-function
+  mean of ``correct`` (a fraction, not percent).
+- Standard errors come from a two-stage nonparametric cluster bootstrap:
+  resample functions with replacement, then trials within each chosen function
+  with replacement; the statistic is recomputed on every replicate and the SE is
+  the standard deviation (ddof=1) of the replicates.
+- Every random draw derives from ``SeedSequence([seed, stable_key(label...)])`` so
+  a (model, n) cell gets the same replicates whatever other models are present.
+- Log-linear fits use log2(n): ``a1`` is the gain in accuracy per doubling of the
+  number of demonstrations.
+- Each table states the test behind its p-values in a ``test`` column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+__all__ = [
+    "stable_key",
+    "bootstrap_seed",
+    "cluster_bootstrap",
+    "cluster_bootstrap_se",
+    "accuracy_table",
+    "loglinear_fit",
+    "fit_table",
+    "fits_vs_size",
+    "clustered_fit_table",
+    "vs_baseline_table",
+    "scaling_table",
+    "breakdown_table",
+    "per_task_table",
+    "wilson_interval",
+    "understandable_mistakes",
+    "mistakes_table",
+    "diversity_zero_table",
+    "paired_comparison",
+    "paired_table",
+    "power_table",
+    "trials_needed",
+    "model_metadata",
+]
+
+KEY = ["function", "n_shots", "trial"]
+
+
+# ---------------------------------------------------------------------------
+# seeds
+# ---------------------------------------------------------------------------
+
+
+def stable_key(label: str | int) -> int:
+    """A 64-bit integer for ``label`` that is the same on every machine and run.
+
+    Integers pass through unchanged; strings go through BLAKE2b (Python's ``hash``
+    is salted per process and must never be used for seeds)."""
+    if isinstance(label, (int, np.integer)):
+        return int(label)
+    digest = hashlib.blake2b(str(label).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def bootstrap_seed(seed: int, *labels: str | int) -> np.random.SeedSequence:
+    """The seed of one bootstrap: ``SeedSequence([seed, key(label1), key(label2), ...])``.
+
+    For a (model, n) cell use ``bootstrap_seed(seed, model, n)``: it depends on the
+    cell only, never on which other models or n are present."""
+    return np.random.SeedSequence([int(seed)] + [stable_key(x) for x in labels])
+
+
+# ---------------------------------------------------------------------------
+# the two-stage cluster bootstrap
+# ---------------------------------------------------------------------------
+
+
+def _clusters(values: np.ndarray, clusters: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Split values by cluster label (sorted label order) -> (list of arrays, sizes)."""
+    codes, uniq = pd.factorize(pd.Series(clusters), sort=True)
+    order = np.argsort(codes, kind="stable")
+    sizes = np.bincount(codes, minlength=len(uniq))
+    parts = np.split(values[order], np.cumsum(sizes)[:-1])
+    return parts, sizes
+
+
+def _discrete_levels(values: np.ndarray, max_levels: int = 8) -> np.ndarray | None:
+    lv = np.unique(values)
+    return lv if len(lv) <= max_levels else None
+
+
+def _resampled_means(
+    parts: list[np.ndarray], sizes: np.ndarray, chosen: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Within-cluster resampled means (R, F) for the chosen clusters ``chosen`` (R, F),
+    drawing trial indices with replacement (the general, continuous-value path)."""
+    allv = np.concatenate(parts)
+    m = sizes[chosen]
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    mmax = int(sizes.max())
+    u = rng.random(chosen.shape + (mmax,))
+    idx = offsets[chosen][..., None] + np.floor(u * m[..., None]).astype(np.int64)
+    mask = np.arange(mmax) < m[..., None]
+    vals = np.where(mask, allv[np.where(mask, idx, 0)], 0.0)
+    return vals.sum(axis=-1) / m
+
+
+def _grouped_discrete_bootstrap(
+    parts: list[np.ndarray], sizes: np.ndarray, levels: np.ndarray, replicates: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The two-stage bootstrap for values with few distinct levels, exactly.
+
+    A cluster enters only through its size m and its level counts c, so clusters
+    with equal (m, c) -- a "profile" -- are interchangeable. Stage 1 then amounts
+    to drawing how many of the F slots land on each profile, Multinomial(F,
+    share of clusters with that profile); stage 2 resamples, in each slot, m trials
+    with replacement, i.e. Multinomial(m, c/m) level counts, and the sum of s
+    independent such draws is Multinomial(s*m, c/m). The statistic
+    (1/F) sum_slots mean_slot is thus drawn exactly, profile by profile, with
+    R x (number of profiles) draws instead of R x F x m."""
+    n_clusters = len(sizes)
+    counts = np.stack([(p[:, None] == levels[None, :]).sum(axis=0) for p in parts])  # (F, L)
+    profiles, inverse = np.unique(np.column_stack([sizes, counts]), axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).ravel()
+    share = np.bincount(inverse, minlength=len(profiles)) / n_clusters
+    m = profiles[:, 0].astype(np.int64)  # (C,)
+    cnt = profiles[:, 1:].astype(np.int64)  # (C, L)
+    slots = rng.multinomial(n_clusters, share, size=replicates)  # (R, C)
+    remaining = slots * m  # trials to draw per (replicate, profile)
+    left_c = m.copy()  # count mass not yet assigned, per profile
+    total = np.zeros(slots.shape, dtype=float)
+    for li in range(len(levels) - 1):
+        c = cnt[:, li]
+        p = np.where(left_c > 0, c / np.maximum(left_c, 1), 0.0)
+        k = rng.binomial(remaining, np.clip(p, 0.0, 1.0))
+        total += k * levels[li]
+        remaining = remaining - k
+        left_c = left_c - c
+    total += remaining * levels[-1]
+    return (total / m).sum(axis=1) / n_clusters
+
+
+def cluster_bootstrap(
+    values: Sequence[float] | np.ndarray,
+    clusters: Sequence | np.ndarray,
+    replicates: int = 5000,
+    seed: int | np.random.SeedSequence | np.random.Generator = 0,
+) -> np.ndarray:
+    """Replicates of the two-stage cluster bootstrap of the mean over clusters of
+    per-cluster means.
+
+    Stage 1 draws as many clusters as there are, with replacement; stage 2 draws,
+    within each chosen cluster, as many trials as it has, with replacement. Returns
+    an array of ``replicates`` statistics. Values with at most 8 distinct levels
+    (correctness 0/1, paired differences -1/0/1) use an exact grouped sampler
+    (:func:`_grouped_discrete_bootstrap`); other values draw indices, vectorised
+    over (replicates x clusters x trials)."""
+    values = np.asarray(values, dtype=float)
+    clusters = np.asarray(clusters)
+    if values.shape != clusters.shape or values.ndim != 1:
+        raise ValueError("values and clusters must be 1-d arrays of equal length")
+    if len(values) == 0:
+        return np.full(replicates, np.nan)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    parts, sizes = _clusters(values, clusters)
+    levels = _discrete_levels(values)
+    if levels is not None:
+        return _grouped_discrete_bootstrap(parts, sizes, levels, replicates, rng)
+    n_clusters = len(sizes)
+    out = np.empty(replicates)
+    # chunk to bound memory (R x F x m) for large designs
+    chunk = max(1, min(replicates, 2_000_000 // max(n_clusters * int(sizes.max()), 1)))
+    for start in range(0, replicates, chunk):
+        r = min(chunk, replicates - start)
+        chosen = rng.integers(0, n_clusters, size=(r, n_clusters))
+        out[start : start + r] = _resampled_means(parts, sizes, chosen, rng).mean(axis=1)
+    return out
+
+
+def cluster_bootstrap_se(
+    values: Sequence[float] | np.ndarray,
+    clusters: Sequence | np.ndarray,
+    replicates: int = 5000,
+    seed: int | np.random.SeedSequence | np.random.Generator = 0,
+) -> float:
+    """Standard error (ddof=1 SD of the replicates) of the two-stage cluster bootstrap
+    of the mean over clusters (functions) of per-cluster means (trials)."""
+    reps = cluster_bootstrap(values, clusters, replicates, seed)
+    if replicates < 2 or np.isnan(reps).all():
+        return float("nan")
+    return float(np.std(reps, ddof=1))
+
+
+def cluster_mean(values: np.ndarray, clusters: np.ndarray) -> float:
+    """Mean over clusters of per-cluster means."""
+    if len(values) == 0:
+        return float("nan")
+    means = pd.Series(np.asarray(values, dtype=float)).groupby(np.asarray(clusters)).mean()
+    return float(means.mean())
+
+
+def analytic_bootstrap_se(values: np.ndarray, clusters: np.ndarray) -> float:
+    """The exact SE of the two-stage bootstrap distribution (its ideal, R -> inf).
+
+    With F clusters of sizes m_j, means p_j and within-cluster (population,
+    ddof=0) variances s_j^2:
+    Var = (1/F) * [ mean_j (p_j - pbar)^2 + mean_j s_j^2 / m_j ]."""
+    df = pd.DataFrame({"v": np.asarray(values, float), "c": np.asarray(clusters)})
+    g = df.groupby("c")["v"]
+    p = g.mean()
+    s2 = g.var(ddof=0)
+    m = g.size()
+    f = len(p)
+    var = (np.mean((p - p.mean()) ** 2) + np.mean(s2 / m)) / f
+    return float(np.sqrt(var))
+
+
+# ---------------------------------------------------------------------------
+# accuracy
+# ---------------------------------------------------------------------------
+
+
+def _models_in_order(df: pd.DataFrame) -> list[str]:
+    return list(pd.unique(df["model"]))
+
+
+def accuracy_table(scored: pd.DataFrame, replicates: int = 5000, seed: int = 0) -> pd.DataFrame:
+    """Accuracy per (model, n_shots) with two-stage cluster bootstrap SE (spec §6).
+
+    Columns ``model, n_shots, accuracy, se, n_prompts``; ``accuracy`` is the mean
+    over functions of the per-function mean of ``correct`` (a fraction). Rows keep
+    the models' order of first appearance and ascending n. The bootstrap of each
+    cell is seeded by ``bootstrap_seed(seed, model, n)``."""
+    rows = []
+    for model in _models_in_order(scored):
+        sub = scored[scored["model"] == model]
+        for n in sorted(sub["n_shots"].unique()):
+            cell = sub[sub["n_shots"] == n]
+            y = cell["correct"].to_numpy(dtype=float)
+            f = cell["function"].to_numpy()
+            rows.append(
+                {
+                    "model": model,
+                    "n_shots": int(n),
+                    "accuracy": cluster_mean(y, f),
+                    "se": cluster_bootstrap_se(
+                        y, f, replicates, bootstrap_seed(seed, model, int(n))
+                    ),
+                    "n_prompts": int(len(cell)),
+                }
+            )
+    return pd.DataFrame(rows, columns=["model", "n_shots", "accuracy", "se", "n_prompts"])
+
+
+# ---------------------------------------------------------------------------
+# log-linear fits (the paper's 8-point fit)
+# ---------------------------------------------------------------------------
+
+FIT_COLUMNS = ["model", "a0", "a1", "a1_se", "p_value", "r2"]
+FIT_TEST = "OLS of accuracy on log2(n) over the shot counts; one-sided t-test a1 > 0, df = k-2"
+
+
+def _ols(x: np.ndarray, y: np.ndarray) -> dict:
+    """Simple OLS y = a0 + a1 x with the classical SE and a one-sided t-test a1 > 0."""
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    k = len(x)
+    out = {"a0": np.nan, "a1": np.nan, "a1_se": np.nan, "t": np.nan, "df": k - 2,
+           "p_value": np.nan, "r2": np.nan, "k": k}
+    if k < 2 or np.ptp(x) == 0:
+        return out
+    xm, ym = x.mean(), y.mean()
+    sxx = np.sum((x - xm) ** 2)
+    a1 = np.sum((x - xm) * (y - ym)) / sxx
+    a0 = ym - a1 * xm
+    resid = y - a0 - a1 * x
+    sst = np.sum((y - ym) ** 2)
+    out.update(a0=a0, a1=a1, r2=1 - np.sum(resid**2) / sst if sst > 0 else np.nan)
+    if k > 2:
+        s2 = np.sum(resid**2) / (k - 2)
+        se = math.sqrt(s2 / sxx)
+        out["a1_se"] = se
+        if se > 0:
+            out["t"] = a1 / se
+            out["p_value"] = float(sps.t.sf(a1 / se, k - 2))
+        else:
+            out["t"] = math.copysign(math.inf, a1) if a1 != 0 else np.nan
+            out["p_value"] = 0.0 if a1 > 0 else 1.0
+    return out
+
+
+def loglinear_fit(n_shots: Sequence[int], accuracy: Sequence[float]) -> dict:
+    """Fit accuracy = a0 + a1 * log2(n) by OLS; ``p_value`` is the one-sided t-test of
+    a1 > 0 with k-2 degrees of freedom (k shot counts). Returns a dict with a0, a1,
+    a1_se, t, df, p_value, r2, k."""
+    n = np.asarray(n_shots, float)
+    return _ols(np.log2(n), np.asarray(accuracy, float))
+
+
+def fit_table(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """``fits.tsv``: per model ``a0, a1, a1_se, p_value, r2`` of the log2-linear fit of
+    the accuracy table (columns ``model, n_shots, accuracy``; fractions)."""
+    missing = {"model", "n_shots", "accuracy"} - set(accuracy.columns)
+    if missing:
+        raise ValueError(f"accuracy table lacks columns {sorted(missing)}")
+    rows = []
+    for model in _models_in_order(accuracy):
+        sub = accuracy[accuracy["model"] == model].sort_values("n_shots")
+        fit = loglinear_fit(sub["n_shots"], sub["accuracy"])
+        rows.append({"model": model, **{c: fit[c] for c in FIT_COLUMNS[1:]}})
+    return pd.DataFrame(rows, columns=FIT_COLUMNS)
+
+
+def fits_vs_size(fits: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+    """a0 and a1 against model size within each family (paper Fig. 5b-c).
+
+    For each family with >= 2 sized models and each coefficient, OLS of the
+    coefficient on log10(params); ``p_value`` is the two-sided t-test of the slope
+    (df = k-2, NaN for k < 3). Columns: family, coefficient, n_models, models,
+    slope_per_decade, slope_se, p_value, test."""
+    m = fits.merge(meta, on="model", how="inner")
+    m = m[m["params"].notna() & (m["params"] > 0)]
+    rows = []
+    for fam in pd.unique(m["family"].dropna()):
+        sub = m[m["family"] == fam].sort_values("params")
+        if len(sub) < 2:
+            continue
+        for coef in ("a0", "a1"):
+            fit = _ols(np.log10(sub["params"].to_numpy(float)), sub[coef].to_numpy(float))
+            p1 = fit["p_value"]
+            p2 = 2 * min(p1, 1 - p1) if np.isfinite(p1) else np.nan
+            rows.append(
+                {
+                    "family": fam,
+                    "coefficient": coef,
+                    "n_models": len(sub),
+                    "models": ",".join(sub["model"]),
+                    "slope_per_decade": fit["a1"],
+                    "slope_se": fit["a1_se"],
+                    "p_value": p2,
+                    "test": "OLS of coefficient on log10(params) within family; "
+                    "two-sided t-test slope != 0, df = k-2",
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=["family", "coefficient", "n_models", "models", "slope_per_decade",
+                 "slope_se", "p_value", "test"],
+    )
+
+
+# ---------------------------------------------------------------------------
+# trial-level regression with cluster-robust SEs
+# ---------------------------------------------------------------------------
+
+
+def clustered_ols(y: np.ndarray, x: np.ndarray, clusters: np.ndarray) -> dict:
+    """OLS of y on [1, x] with CR1 cluster-robust covariance.
+
+    V = (X'X)^-1 (sum_g X_g' u_g u_g' X_g) (X'X)^-1 * G/(G-1) * (N-1)/(N-K);
+    the slope's one-sided t-test (slope > 0) uses G-1 degrees of freedom."""
+    y = np.asarray(y, float)
+    x = np.asarray(x, float)
+    X = np.column_stack([np.ones_like(x), x])
+    n, k = X.shape
+    codes, uniq = pd.factorize(pd.Series(clusters))
+    g = len(uniq)
+    xtx_inv = np.linalg.pinv(X.T @ X)
+    beta = xtx_inv @ X.T @ y
+    u = y - X @ beta
+    scores = np.zeros((g, k))
+    np.add.at(scores, codes, X * u[:, None])
+    meat = scores.T @ scores
+    corr = (g / (g - 1)) * ((n - 1) / (n - k)) if g > 1 and n > k else np.nan
+    v = xtx_inv @ meat @ xtx_inv * corr
+    se = float(np.sqrt(v[1, 1])) if np.isfinite(v[1, 1]) else np.nan
+    t = beta[1] / se if se and se > 0 else np.nan
+    p = float(sps.t.sf(t, g - 1)) if np.isfinite(t) and g > 1 else np.nan
+    return {"a0": float(beta[0]), "a1": float(beta[1]), "a1_se": se, "t": t,
+            "df": g - 1, "p_value": p, "n_obs": n, "n_clusters": g}
+
+
+CLUSTERED_TEST = (
+    "trial-level OLS of correct on log2(n) (weights equalise functions within n); "
+    "CR1 SEs clustered by function; one-sided t-test a1 > 0, df = G-1"
+)
+
+
+def clustered_fit_table(scored: pd.DataFrame) -> pd.DataFrame:
+    """Trial-level regression of ``correct`` on log2(n), SEs clustered by function.
+
+    Each trial is weighted by 1/(trials of its function at its n) * (mean count)
+    so the point estimates equal the 8-point fit on the accuracy table (identical
+    when the design is balanced, as in the paper), while the SE uses all trials
+    and the clustering of trials within functions. Columns: model, a0, a1, a1_se,
+    t, df, p_value, n_obs, n_clusters, test."""
+    rows = []
+    for model in _models_in_order(scored):
+        sub = scored[scored["model"] == model]
+        cnt = sub.groupby(["n_shots", "function"])["correct"].transform("size").to_numpy(float)
+        nf = sub.groupby("n_shots")["function"].transform("nunique").to_numpy(float)
+        w = 1.0 / (cnt * nf)
+        w = w / w.mean()
+        sw = np.sqrt(w)
+        y = sub["correct"].to_numpy(float)
+        x = np.log2(sub["n_shots"].to_numpy(float))
+        if len(np.unique(x)) < 2:
+            fit = {"a0": np.nan, "a1": np.nan, "a1_se": np.nan, "t": np.nan, "df": np.nan,
+                   "p_value": np.nan, "n_obs": len(sub), "n_clusters": sub["function"].nunique()}
+        elif np.allclose(w, 1.0):
+            fit = clustered_ols(y, x, sub["function"].to_numpy())
+        else:
+            fit = _clustered_wls(y, x, sw, sub["function"].to_numpy())
+        rows.append({"model": model, **fit, "test": CLUSTERED_TEST})
+    return pd.DataFrame(
+        rows,
+        columns=["model", "a0", "a1", "a1_se", "t", "df", "p_value", "n_obs", "n_clusters",
+                 "test"],
+    )
+
+
+def _clustered_wls(y, x, sw, clusters) -> dict:
+    X = np.column_stack([np.ones_like(x), x]) * sw[:, None]
+    yw = y * sw
+    n, k = X.shape
+    codes, uniq = pd.factorize(pd.Series(clusters))
+    g = len(uniq)
+    xtx_inv = np.linalg.pinv(X.T @ X)
+    beta = xtx_inv @ X.T @ yw
+    u = yw - X @ beta
+    scores = np.zeros((g, k))
+    np.add.at(scores, codes, X * u[:, None])
+    v = xtx_inv @ (scores.T @ scores) @ xtx_inv * (g / (g - 1)) * ((n - 1) / (n - k))
+    se = float(np.sqrt(v[1, 1]))
+    t = beta[1] / se if se > 0 else np.nan
+    p = float(sps.t.sf(t, g - 1)) if np.isfinite(t) else np.nan
+    return {"a0": float(beta[0]), "a1": float(beta[1]), "a1_se": se, "t": t, "df": g - 1,
+            "p_value": p, "n_obs": n, "n_clusters": g}
+
+
+# ---------------------------------------------------------------------------
+# versus the mode baseline, scaling with size
+# ---------------------------------------------------------------------------
+
+
+def vs_baseline_table(
+    accuracy: pd.DataFrame, baseline: str = "mode", alpha: float = 0.05
+) -> pd.DataFrame:
+    """One-sided z-test per (model, n) of accuracy above the baseline model's (spec §6).
+
+    z = (P(M,n) - P(B,n)) / sqrt(se_M^2 + se_B^2) with the bootstrap SEs;
+    p = 1 - Phi(z); ``significant`` is p < alpha. Empty when the baseline is absent."""
+    cols = ["model", "n_shots", "accuracy", "baseline", "baseline_accuracy", "difference",
+            "z", "p_value", "significant", "test"]
+    if baseline not in set(accuracy["model"]):
+        return pd.DataFrame(columns=cols)
+    base = accuracy[accuracy["model"] == baseline].set_index("n_shots")
+    rows = []
+    for r in accuracy[accuracy["model"] != baseline].itertuples(index=False):
+        if r.n_shots not in base.index:
+            continue
+        b = base.loc[r.n_shots]
+        z, p = z_test(r.accuracy, r.se, b["accuracy"], b["se"])
+        rows.append(
+            {"model": r.model, "n_shots": r.n_shots, "accuracy": r.accuracy,
+             "baseline": baseline, "baseline_accuracy": b["accuracy"],
+             "difference": r.accuracy - b["accuracy"], "z": z, "p_value": p,
+             "significant": bool(p < alpha) if np.isfinite(p) else False,
+             "test": f"one-sided z-test (bootstrap SEs), H1: accuracy > {baseline}, "
+                     f"alpha = {alpha}"}
+        )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def z_test(a: float, se_a: float, b: float, se_b: float) -> tuple[float, float]:
+    """One-sided z-test of a > b with independent SEs: (z, 1 - Phi(z))."""
+    se = math.sqrt(se_a**2 + se_b**2)
+    if not se > 0:
+        return (float("nan"), float("nan"))
+    z = (a - b) / se
+    return (float(z), float(sps.norm.sf(z)))
+
+
+def model_metadata(models: Sequence[Mapping]) -> pd.DataFrame:
+    """Config model entries -> DataFrame ``model, family, params, reference``.
+
+    Reference learners (backend ``reference``) get family ``reference``."""
+    rows = []
+    for m in models:
+        ref = m.get("backend") == "reference"
+        rows.append(
+            {
+                "model": m["name"],
+                "family": "reference" if ref else m.get("family"),
+                "params": float(m["params"]) if m.get("params") is not None else np.nan,
+                "reference": ref,
+            }
+        )
+    return pd.DataFrame(rows, columns=["model", "family", "params", "reference"])
+
+
+def scaling_table(accuracy: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy against parameter count within each family, per n (spec §6, Fig. 3).
+
+    OLS of accuracy on log10(params) over the family's models; one-sided t-test
+    slope > 0 (df = k-2; needs >= 3 models). Also a bootstrap-SE-based z-test of
+    the largest vs the smallest model (usable with 2 models). Columns: family,
+    n_shots, n_models, models, slope_per_decade, slope_se, t, df, p_value,
+    largest_minus_smallest, z, p_value_z, test."""
+    a = accuracy.merge(meta, on="model", how="inner")
+    a = a[~a["reference"].astype(bool) & a["params"].notna() & a["family"].notna()]
+    rows = []
+    for fam in pd.unique(a["family"]):
+        fa = a[a["family"] == fam]
+        for n in sorted(fa["n_shots"].unique()):
+            sub = fa[fa["n_shots"] == n].sort_values("params")
+            if len(sub) < 2:
+                continue
+            fit = _ols(np.log10(sub["params"].to_numpy(float)), sub["accuracy"].to_numpy(float))
+            lo, hi = sub.iloc[0], sub.iloc[-1]
+            z, pz = z_test(hi["accuracy"], hi["se"], lo["accuracy"], lo["se"])
+            rows.append(
+                {"family": fam, "n_shots": int(n), "n_models": len(sub),
+                 "models": ",".join(sub["model"]), "slope_per_decade": fit["a1"],
+                 "slope_se": fit["a1_se"], "t": fit["t"], "df": fit["df"],
+                 "p_value": fit["p_value"],
+                 "largest_minus_smallest": hi["accuracy"] - lo["accuracy"], "z": z,
+                 "p_value_z": pz,
+                 "test": "p_value: OLS of accuracy on log10(params), one-sided t-test "
+                         "slope > 0, df = k-2; p_value_z: one-sided z-test largest > "
+                         "smallest with bootstrap SEs"}
+            )
+    return pd.DataFrame(
+        rows,
+        columns=["family", "n_shots", "n_models", "models", "slope_per_decade", "slope_se",
+                 "t", "df", "p_value", "largest_minus_smallest", "z", "p_value_z", "test"],
+    )
+
+
+# ---------------------------------------------------------------------------
+# breakdowns
+# ---------------------------------------------------------------------------
+
+
+def breakdown_table(
+    scored: pd.DataFrame, by: str, replicates: int = 5000, seed: int = 0
+) -> pd.DataFrame:
+    """Accuracy per (model, n_shots, ``by``) -- e.g. ``bit_load`` or ``target_diversity``.
+
+    Within each group, accuracy is the mean over the functions present of their
+    per-function mean (so every function weighs the same, as in the headline
+    metric); SE by the two-stage cluster bootstrap seeded by
+    ``bootstrap_seed(seed, model, n, by, level)``. Columns: model, n_shots, ``by``,
+    accuracy, se, n_functions, n_prompts."""
+    rows = []
+    for (model, n, level), cell in scored.groupby(["model", "n_shots", by], sort=False):
+        y = cell["correct"].to_numpy(float)
+        f = cell["function"].to_numpy()
+        rows.append(
+            {"model": model, "n_shots": int(n), by: int(level), "accuracy": cluster_mean(y, f),
+             "se": cluster_bootstrap_se(y, f, replicates,
+                                        bootstrap_seed(seed, model, int(n), by, int(level))),
+             "n_functions": int(pd.Series(f).nunique()), "n_prompts": len(cell)}
+        )
+    out = pd.DataFrame(rows, columns=["model", "n_shots", by, "accuracy", "se", "n_functions",
+                                      "n_prompts"])
+    order = {m: i for i, m in enumerate(_models_in_order(scored))}
+    return (out.assign(_o=out["model"].map(order)).sort_values(["_o", "n_shots", by])
+            .drop(columns="_o").reset_index(drop=True))
+
+
+def wilson_interval(
+    k: np.ndarray, n: np.ndarray, alpha: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for k successes out of n (two-sided, level 1-alpha)."""
+    k = np.asarray(k, float)
+    n = np.asarray(n, float)
+    z = sps.norm.ppf(1 - alpha / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        den = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / den
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+
+
+def per_task_table(scored: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Per (model, n_shots, function): accuracy over its m trials with a Wilson
+    interval (level 1-alpha). Columns: model, n_shots, function, category, bit_load,
+    n_trials, n_correct, accuracy, wilson_lo, wilson_hi."""
+    cols = {"category": "first"} if "category" in scored else {}
+    if "bit_load" in scored:
+        cols["bit_load"] = "first"
+    g = scored.groupby(["model", "n_shots", "function"], sort=False).agg(
+        n_trials=("correct", "size"), n_correct=("correct", "sum"),
+        **{c: (c, how) for c, how in cols.items()}
+    ).reset_index()
+    g["n_correct"] = g["n_correct"].astype(int)
+    g["accuracy"] = g["n_correct"] / g["n_trials"]
+    lo, hi = wilson_interval(g["n_correct"], g["n_trials"], alpha)
+    g["wilson_lo"], g["wilson_hi"] = lo, hi
+    order = ["model", "n_shots", "function", *cols, "n_trials", "n_correct", "accuracy",
+             "wilson_lo", "wilson_hi"]
+    return g[order]
+
+
+# ---------------------------------------------------------------------------
+# understandable mistakes and BitDiversity
+# ---------------------------------------------------------------------------
+
+
+def _function_tables():
+    from genomic_icl import functions
+
+    names = [n for n in functions.FUNCTION_NAMES if not functions.get_function(n).uses_constant]
+    return names, np.stack([functions.get_function(n).table() for n in names])
+
+
+def consistent_outputs(
+    demo_inputs: np.ndarray, demo_outputs: np.ndarray, query: np.ndarray
+) -> np.ndarray:
+    """For prompts with equal n (arrays (P, n), (P, n), (P,)): a boolean (P, 256) mask of
+    the query outputs of the functions of the 100 consistent with every demonstration.
+
+    meta_constant is consistent only when all demonstration outputs are equal; its
+    query output is then that constant."""
+    _, tables = _function_tables()  # (G, 256)
+    x = np.asarray(demo_inputs, np.int64)
+    y = np.asarray(demo_outputs, np.int64)
+    q = np.asarray(query, np.int64)
+    p = len(q)
+    mask = np.zeros((p, 256), bool)
+    chunk = max(1, 4_000_000 // max(1, tables.shape[0] * x.shape[1]))
+    for s in range(0, p, chunk):
+        xs, ys, qs = x[s : s + chunk], y[s : s + chunk], q[s : s + chunk]
+        ok = (tables[:, xs] == ys[None]).all(axis=-1)  # (G, p)
+        outs = tables[:, qs]  # (G, p)
+        gi, pi = np.nonzero(ok)
+        mask[s + pi, outs[gi, pi]] = True
+        const = (ys == ys[:, :1]).all(axis=1)
+        ci = np.nonzero(const)[0]
+        mask[s + ci, ys[ci, 0]] = True
+    return mask
+
+
+def understandable_mistakes(scored: pd.DataFrame) -> np.ndarray:
+    """Boolean per row: a valid, wrong prediction that equals the query output of a
+    function of the 100 (other than the true one) consistent with every
+    demonstration (meta_constant: consistent iff all demo outputs are equal, output
+    then that constant). Computed once per distinct prompt (function, n, trial)."""
+    out = np.zeros(len(scored), bool)
+    if len(scored) == 0:
+        return out
+    df = scored.reset_index(drop=True)
+    keys = df[KEY].drop_duplicates()
+    first = df.loc[keys.index]
+    wrong = (~df["correct"].astype(bool)) & (df["pred_bits"].to_numpy() >= 0)
+    for n, grp in first.groupby("n_shots"):
+        xs = np.stack(grp["demo_inputs"].map(np.asarray).to_list())
+        ys = np.stack(grp["demo_outputs"].map(np.asarray).to_list())
+        mask = consistent_outputs(xs, ys, grp["query"].to_numpy())
+        # map every scored row of this n to its prompt row in `mask`
+        idx = pd.MultiIndex.from_frame(grp[KEY])
+        rows = df[df["n_shots"] == n]
+        pos = idx.get_indexer(pd.MultiIndex.from_frame(rows[KEY]))
+        pred = rows["pred_bits"].to_numpy()
+        hit = mask[pos, np.clip(pred, 0, 255)]
+        out[rows.index] = hit & wrong[rows.index].to_numpy()
+    return out
+
+
+def mistakes_table(scored: pd.DataFrame) -> pd.DataFrame:
+    """Understandable mistakes per (model, n_shots) (paper Fig. 6).
+
+    Columns: model, n_shots, n_prompts, n_wrong, n_invalid, n_understandable,
+    share_of_prompts, share_of_errors (understandable / wrong)."""
+    u = understandable_mistakes(scored)
+    df = scored.assign(_u=u, _w=~scored["correct"].astype(bool), _inv=scored["pred_bits"] < 0)
+    g = df.groupby(["model", "n_shots"], sort=False).agg(
+        n_prompts=("_u", "size"), n_wrong=("_w", "sum"), n_invalid=("_inv", "sum"),
+        n_understandable=("_u", "sum")).reset_index()
+    for c in ("n_wrong", "n_invalid", "n_understandable"):
+        g[c] = g[c].astype(int)
+    g["share_of_prompts"] = g["n_understandable"] / g["n_prompts"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g["share_of_errors"] = np.where(g["n_wrong"] > 0, g["n_understandable"] / g["n_wrong"],
+                                        np.nan)
+    return g.sort_values(["model", "n_shots"], key=_order_key(scored)).reset_index(drop=True)
+
+
+def _order_key(scored: pd.DataFrame):
+    order = {m: i for i, m in enumerate(_models_in_order(scored))}
+
+    def key(col: pd.Series) -> pd.Series:
+        return col.map(order) if col.name == "model" else col
+
+    return key
+
+
+def diversity_zero_table(scored: pd.DataFrame) -> pd.DataFrame:
+    """Share of predictions with BitDiversity 0 (all-zeros/all-ones) vs the true share
+    of targets with BitDiversity 0, per (model, n_shots) (paper Fig. 11).
+
+    Invalid predictions count as not BitDiversity 0 (the denominator is all
+    prompts); ``pred_share_valid`` uses valid predictions only. Columns: model,
+    n_shots, n_prompts, n_valid, pred_share, pred_share_valid, true_share, excess."""
+    from genomic_icl.functions import bit_diversity
+
+    pred = scored["pred_bits"].to_numpy()
+    valid = pred >= 0
+    pdiv = np.where(valid, bit_diversity(np.clip(pred, 0, 255)), -1)
+    tdiv = bit_diversity(scored["target_bits"].to_numpy())
+    df = scored[["model", "n_shots"]].assign(_p0=(pdiv == 0), _t0=(tdiv == 0), _v=valid)
+    g = df.groupby(["model", "n_shots"], sort=False).agg(
+        n_prompts=("_p0", "size"), n_valid=("_v", "sum"), _np0=("_p0", "sum"),
+        true_share=("_t0", "mean")).reset_index()
+    g["n_valid"] = g["n_valid"].astype(int)
+    g["pred_share"] = g["_np0"] / g["n_prompts"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g["pred_share_valid"] = np.where(g["n_valid"] > 0, g["_np0"] / g["n_valid"], np.nan)
+    g["excess"] = g["pred_share"] - g["true_share"]
+    g = g[["model", "n_shots", "n_prompts", "n_valid", "pred_share", "pred_share_valid",
+           "true_share", "excess"]]
+    return g.sort_values(["model", "n_shots"], key=_order_key(scored)).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------
+# paired comparisons on shared prompts
+# ---------------------------------------------------------------------------
+
+
+def paired_comparison(
+    scored: pd.DataFrame, model_a: str, model_b: str, replicates: int = 5000, seed: int = 0,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Accuracy difference A - B per n on the prompts both models answered (same
+    function, n_shots, trial), with a paired two-stage cluster bootstrap: functions
+    and then trials are resampled once and applied to both models, i.e. the
+    bootstrap of the per-trial difference. CI is the percentile interval (level
+    1-alpha); ``p_value`` is the two-sided bootstrap p, 2 (k + 1) / (R + 1) with k the
+    smaller number of replicates on either side of 0 (never 0 with R replicates)."""
+    a = scored[scored["model"] == model_a][KEY + ["correct"]]
+    b = scored[scored["model"] == model_b][KEY + ["correct"]]
+    j = a.merge(b, on=KEY, suffixes=("_a", "_b"))
+    rows = []
+    for n in sorted(j["n_shots"].unique()):
+        cell = j[j["n_shots"] == n]
+        d = cell["correct_a"].to_numpy(float) - cell["correct_b"].to_numpy(float)
+        f = cell["function"].to_numpy()
+        reps = cluster_bootstrap(d, f, replicates,
+                                 bootstrap_seed(seed, "paired", model_a, model_b, int(n)))
+        est = cluster_mean(d, f)
+        lo, hi = np.quantile(reps, [alpha / 2, 1 - alpha / 2])
+        tail = min(np.sum(reps <= 0), np.sum(reps >= 0))
+        p = min(1.0, 2 * (tail + 1) / (replicates + 1))
+        rows.append(
+            {"model_a": model_a, "model_b": model_b, "n_shots": int(n),
+             "accuracy_a": cluster_mean(cell["correct_a"].to_numpy(float), f),
+             "accuracy_b": cluster_mean(cell["correct_b"].to_numpy(float), f),
+             "difference": est, "se": float(np.std(reps, ddof=1)), "ci_lo": float(lo),
+             "ci_hi": float(hi), "p_value": float(p), "n_pairs": len(cell),
+             "test": f"paired two-stage cluster bootstrap of A-B on shared prompts, "
+                     f"{replicates} replicates; {100 * (1 - alpha):g}% percentile CI; "
+                     "two-sided bootstrap p"}
+        )
+    return pd.DataFrame(
+        rows,
+        columns=["model_a", "model_b", "n_shots", "accuracy_a", "accuracy_b", "difference",
+                 "se", "ci_lo", "ci_hi", "p_value", "n_pairs", "test"],
+    )
+
+
+def paired_table(
+    scored: pd.DataFrame, pairs: Iterable[Sequence[str]] | str = "all",
+    replicates: int = 5000, seed: int = 0,
+) -> pd.DataFrame:
+    """Paired comparisons for a list of (A, B) pairs, or every pair ("all") of the
+    models present, in their order."""
+    models = _models_in_order(scored)
+    if pairs == "all":
+        pairs = list(itertools.combinations(models, 2))
+    parts = [paired_comparison(scored, a, b, replicates, seed) for a, b in pairs
+             if a in models and b in models]
+    if not parts:
+        return paired_comparison(scored.iloc[:0], "", "", replicates, seed)
+    return pd.concat(parts, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------
+# power
+# ---------------------------------------------------------------------------
+
+
+def trials_needed(p0: float, effect: float, alpha: float = 0.05, power: float = 0.8,
+                  exact: bool = True, m_max: int = 10_000) -> int:
+    """Trials m a one-sided one-sample test of a task's accuracy (H0: p = p0 vs
+    H1: p = p0 + effect) needs for the given power.
+
+    ``exact=False``: normal approximation
+    m = ((z_{1-a} sqrt(p0 q0) + z_{pow} sqrt(p1 q1)) / effect)^2, rounded up.
+    ``exact=True``: smallest m whose exact binomial test (reject when
+    k >= c, P0(k >= c) <= alpha) reaches the power."""
+    p1 = p0 + effect
+    if not (0 <= p0 < 1 and 0 < p1 <= 1 and effect > 0):
+        raise ValueError("need 0 <= p0 < p0 + effect <= 1")
+    za, zb = sps.norm.ppf(1 - alpha), sps.norm.ppf(power)
+    approx = ((za * math.sqrt(p0 * (1 - p0)) + zb * math.sqrt(p1 * (1 - p1))) / effect) ** 2
+    m_norm = max(1, math.ceil(approx))
+    if not exact:
+        return m_norm
+    for m in range(1, m_max + 1):
+        if exact_power(m, p0, p1, alpha) >= power:
+            return m
+    return -1
+
+
+def exact_power(m: int, p0: float, p1: float, alpha: float = 0.05) -> float:
+    """Power of the one-sided exact binomial test of p = p0 vs p1 > p0 with m trials."""
+    k = np.arange(m + 2)
+    tail0 = sps.binom.sf(k - 1, m, p0)  # P0(K >= k)
+    c = int(k[np.argmax(tail0 <= alpha)]) if (tail0 <= alpha).any() else m + 1
+    return float(sps.binom.sf(c - 1, m, p1))
+
+
+def power_table(effect: float = 0.25, alpha: float = 0.05, power: float = 0.8,
+                m_current: int = 8, baselines: Sequence[float] = (0.0, 0.05, 0.1, 0.2, 0.3,
+                                                                  0.5)) -> pd.DataFrame:
+    """Power note for per-task claims: for each baseline accuracy p0 and the chosen
+    effect, the trials m a one-sided test needs (normal approximation and exact
+    binomial), the power the current m has, and the current resolution 1/m."""
+    rows = []
+    for p0 in baselines:
+        if p0 + effect > 1:
+            continue
+        rows.append(
+            {"p0": p0, "p1": p0 + effect, "effect": effect, "alpha": alpha, "power": power,
+             "m_normal": trials_needed(p0, effect, alpha, power, exact=False),
+             "m_exact": trials_needed(p0, effect, alpha, power, exact=True),
+             "m_current": m_current,
+             "power_at_m_current": exact_power(m_current, p0, p0 + effect, alpha),
+             "resolution_at_m_current": 1.0 / m_current,
+             "test": "one-sided one-sample test of a task's accuracy vs p0; m_normal: "
+                     "normal approximation; m_exact / power: exact binomial test"}
+        )
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------
+# synthetic results (tests and benchmarks)
+# ---------------------------------------------------------------------------
+
+
+def synthetic_scored(
+    models: Sequence[str] = ("toy-a", "toy-b"),
+    shots: Sequence[int] = (1, 2, 4, 8),
+    trials: int = 8,
+    functions: Sequence[str] | None = None,
+    a0: float | Sequence[float] = 0.1,
+    a1: float | Sequence[float] = 0.03,
+    task_sd: float = 0.0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """A scored table in the pipeline's schema with known truth: model i answers a
+    prompt of function f at n correctly with probability
+    clip(a0_i + a1_i * log2(n) + u_f, 0, 1) where u_f ~ N(0, task_sd) per function.
+    Wrong answers are a uniformly drawn other output. For tests and benchmarks."""
+    from genomic_icl import bits as _bits
+    from genomic_icl import functions as fn
+
+    rng = np.random.default_rng(seed)
+    names = list(functions) if functions is not None else list(fn.FUNCTION_NAMES)
+    a0s = np.broadcast_to(np.asarray(a0, float), (len(models),))
+    a1s = np.broadcast_to(np.asarray(a1, float), (len(models),))
+    u = rng.normal(0, task_sd, len(names)) if task_sd > 0 else np.zeros(len(names))
+    # shared prompts (paired design)
+    prompts = []
+    for fi, name in enumerate(names):
+        f = fn.get_function(name)
+        for n in shots:
+            for t in range(trials):
+                perm = rng.permutation(256)
+                xs, q = perm[:n], perm[n]
+                const = int(rng.integers(256))
+                table = f.table(const if f.uses_constant else 0)
+                prompts.append((fi, name, f.category, int(n), t, xs, table[xs], int(q),
+                                int(table[q]), f.bit_load))
+    rows = []
+    for mi, model in enumerate(models):
+        for fi, name, cat, n, t, xs, ys, q, target, bl in prompts:
+            p = float(np.clip(a0s[mi] + a1s[mi] * np.log2(n) + u[fi], 0, 1))
+            ok = bool(rng.random() < p)
+            pred = target if ok else int((target + rng.integers(1, 256)) % 256)
+            rows.append((model, name, cat, n, t, "genomic", _bits.to_str(pred), pred, True, ok,
+                         "".join("1" if a == b else "0"
+                                 for a, b in zip(_bits.to_str(pred), _bits.to_str(target),
+                                                 strict=True)),
+                         np.nan, target, q, [int(v) for v in xs], [int(v) for v in ys], bl))
+    df = pd.DataFrame(rows, columns=[
+        "model", "function", "category", "n_shots", "trial", "encoding", "prediction",
+        "pred_bits", "valid", "correct", "position_match", "target_logprob", "target_bits",
+        "query", "demo_inputs", "demo_outputs", "bit_load"])
+    df["target_diversity"] = fn.bit_diversity(df["target_bits"].to_numpy())
+    df["pred_diversity"] = fn.bit_diversity(df["pred_bits"].to_numpy())
+    return df
+
+
+# ---------------------------------------------------------------------------
+# published reference and external tables
+# ---------------------------------------------------------------------------
+
+
+def load_table4() -> pd.DataFrame:
+    """The published Table 4 (v2) as ``model, family, params, n_shots,
+    accuracy_percent, accuracy`` (accuracy a fraction); see ``data/table4.tsv``."""
+    from importlib import resources
+
+    with resources.files("genomic_icl").joinpath("data/table4.tsv").open("r") as fh:
+        return pd.read_csv(fh, sep="\t", comment="#")
+
+
+def read_accuracy_tsv(path: str) -> pd.DataFrame:
+    """An accuracy TSV with at least ``model, n_shots, accuracy`` (fractions).
+
+    Raises ``ValueError`` for missing columns, non-positive n, or accuracies outside
+    [0, 1] (a table in percent must be divided by 100 first)."""
+    df = pd.read_csv(path, sep="\t", comment="#")
+    missing = {"model", "n_shots", "accuracy"} - set(df.columns)
+    if missing:
+        raise ValueError(f"{path}: missing columns {sorted(missing)}")
+    if (df["n_shots"] <= 0).any():
+        raise ValueError(f"{path}: n_shots must be positive")
+    if ((df["accuracy"] < 0) | (df["accuracy"] > 1)).any():
+        raise ValueError(f"{path}: accuracy must be a fraction in [0, 1] (percent? divide by 100)")
+    df["model"] = df["model"].astype(str)
+    return df
+
+
+# ---------------------------------------------------------------------------
+# every table at once (benchmarks, tests; the workflow splits them over rules)
+# ---------------------------------------------------------------------------
+
+TABLE_NAMES = ("accuracy", "fits", "clustered_fits", "fits_vs_size", "vs_mode", "scaling",
+               "bitload", "target_diversity", "per_task", "mistakes", "diversity_zero",
+               "paired", "power")
+
+
+def accuracy_tables(accuracy: pd.DataFrame, meta: pd.DataFrame, baseline: str = "mode",
+                    alpha: float = 0.05) -> dict[str, pd.DataFrame]:
+    """Tables computed from the accuracy table alone: fits, fits_vs_size, vs_mode,
+    scaling."""
+    fits = fit_table(accuracy)
+    return {"fits": fits, "fits_vs_size": fits_vs_size(fits, meta),
+            "vs_mode": vs_baseline_table(accuracy, baseline, alpha),
+            "scaling": scaling_table(accuracy, meta)}
+
+
+def trial_tables(scored: pd.DataFrame, trials: int, power: Mapping | None = None,
+                 alpha: float = 0.05) -> dict[str, pd.DataFrame]:
+    """Tables computed from trial-level results without bootstrap: clustered_fits,
+    per_task, mistakes, diversity_zero, power."""
+    power = dict(power or {})
+    return {"clustered_fits": clustered_fit_table(scored),
+            "per_task": per_task_table(scored, alpha),
+            "mistakes": mistakes_table(scored),
+            "diversity_zero": diversity_zero_table(scored),
+            "power": power_table(effect=power.get("effect", 0.25),
+                                 alpha=power.get("alpha", 0.05),
+                                 power=power.get("power", 0.8), m_current=trials)}
+
+
+def breakdown_tables(scored: pd.DataFrame, replicates: int = 5000, seed: int = 0
+                     ) -> dict[str, pd.DataFrame]:
+    """Accuracy by BitLoad and by the target's BitDiversity (bootstrap SEs)."""
+    return {"bitload": breakdown_table(scored, "bit_load", replicates, seed),
+            "target_diversity": breakdown_table(scored, "target_diversity", replicates, seed)}
+
+
+def compute_all(scored: pd.DataFrame, meta: pd.DataFrame, replicates: int = 5000,
+                seed: int = 0, trials: int | None = None, baseline: str = "mode",
+                alpha: float = 0.05, comparisons: Iterable | str = "all",
+                power: Mapping | None = None) -> dict[str, pd.DataFrame]:
+    """Every table of :data:`TABLE_NAMES` from the scored results of all models."""
+    acc = accuracy_table(scored, replicates, seed)
+    m = trials or int(scored.groupby(["model", "n_shots", "function"]).size().max())
+    out = {"accuracy": acc, **accuracy_tables(acc, meta, baseline, alpha),
+           **trial_tables(scored, m, power, alpha),
+           **breakdown_tables(scored, replicates, seed),
+           "paired": paired_table(scored, comparisons, replicates, seed)}
+    return {k: out[k] for k in TABLE_NAMES}

@@ -1,0 +1,356 @@
+"""Deployment files, checked as files: Apptainer definitions, conda environments,
+Snakemake profiles, and the workflow's plan under the SLURM profile.
+
+Apptainer and conda cannot build anything here (no apptainer binary, no conda
+channels), so the definitions and environments are parsed and their pins checked;
+the profiles are checked against the options this Snakemake and its SLURM plugin
+accept and used for real dry runs from a copy of the repository.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, small_config
+
+STEPS = ("cpu", "hf", "evo2")
+DEFS = sorted((REPO / "containers").glob("*.def"))
+ENVS = sorted((REPO / "envs").glob("*.yaml"))
+PROFILES = sorted((REPO / "profiles").glob("*/config.yaml"))
+SECTIONS = ("%post", "%test", "%labels", "%environment")
+HEADER_KEYS = {"Bootstrap", "From", "Stage", "Registry", "Namespace", "Fingerprints"}
+
+
+# --- Apptainer definition files -------------------------------------------------
+
+
+def parse_def(text: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(header, sections) of an Apptainer definition file: header ``Key: value``
+    lines before the first ``%section``; each section's body as text."""
+    header: dict[str, str] = {}
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("%"):
+            current = stripped.split()[0]
+            assert current not in sections, f"section {current} twice"
+            sections[current] = []
+        elif current is None:
+            if stripped and not stripped.startswith("#"):
+                key, sep, value = stripped.partition(":")
+                assert sep, f"header line without a key: {line!r}"
+                header[key.strip()] = value.strip()
+        else:
+            sections[current].append(line)
+    return header, {k: "\n".join(v) for k, v in sections.items()}
+
+
+def pip_requirements(script: str) -> list[str]:
+    """Every requirement named by a ``pip install`` command of a shell script."""
+    joined = re.sub(r"\\\n", " ", script)
+    reqs = []
+    for line in joined.splitlines():
+        words = shlex.split(line, comments=True)
+        is_pip = any(w == "pip" or w.endswith("/pip") or w in ("pip3", "pip3.12") for w in words)
+        if not is_pip or "install" not in words:
+            continue
+        args = words[words.index("install") + 1 :]
+        skip_next = False
+        for word in args:
+            if skip_next:
+                skip_next = False
+            elif word in ("--index-url", "--extra-index-url", "--constraint", "-c", "-r"):
+                skip_next = True
+            elif not word.startswith("-") and not word.startswith(("/", ".")):
+                reqs.append(word)
+    return reqs
+
+
+def test_every_step_has_an_image_and_an_environment():
+    assert {p.stem for p in DEFS} >= set(STEPS)
+    assert {p.stem for p in ENVS} >= set(STEPS)
+
+
+@pytest.mark.parametrize("path", DEFS, ids=lambda p: p.name)
+def test_definition_file(path):
+    header, sections = parse_def(path.read_text())
+    assert header.get("Bootstrap") == "docker", header
+    assert set(header) <= HEADER_KEYS, header
+    image = header.get("From", "")
+    # a pinned base image: an explicit tag that is not `latest` (or a digest)
+    assert re.fullmatch(r"[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})", image), image
+    assert not image.endswith(":latest"), image
+    for section in SECTIONS:
+        assert section in sections and sections[section].strip(), f"{section} missing or empty"
+    labels = dict(line.split(None, 1) for line in sections["%labels"].splitlines() if line.strip())
+    assert "org.opencontainers.image.title" in labels and "genomic_icl.step" in labels
+    reqs = pip_requirements(sections["%post"])
+    assert reqs, "no pip install in %post"
+    unpinned = [r for r in reqs if not re.fullmatch(r"[A-Za-z0-9_.\[\]-]+==[\w.+-]+", r)]
+    assert not unpinned, f"unpinned requirements: {unpinned}"
+    assert any(r.startswith("snakemake==") for r in reqs), "script: rules need snakemake"
+    assert "import" in sections["%test"]
+    # the image holds the project library and what its step needs
+    assert "genomic_icl" in sections["%test"]
+    needs = {"hf": ["transformers", "torch"], "evo2": ["evo2", "transformer_engine", "flash_attn"]}
+    for module in needs.get(path.stem, []):
+        assert re.search(rf"import [\w., ]*\b{module}\b", sections["%test"]), module
+    # files copied in exist (paths relative to the repository root)
+    for line in sections.get("%files", "").splitlines():
+        if line.strip() and not line.strip().startswith("#"):
+            assert (REPO / line.split()[0]).exists(), line
+
+
+def test_parse_def_rejects_a_broken_file():
+    with pytest.raises(AssertionError):
+        parse_def("Bootstrap docker\n%post\n")
+    header, sections = parse_def(
+        "Bootstrap: docker\nFrom: python:3.11\n%post\n  pip install a==1\n"
+    )
+    assert header == {"Bootstrap": "docker", "From": "python:3.11"}
+    assert pip_requirements(sections["%post"]) == ["a==1"]
+    assert pip_requirements("pip install --index-url u torch==2 \\\n  b /opt/x") == [
+        "torch==2",
+        "b",
+    ]
+
+
+# --- conda environments ------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ENVS, ids=lambda p: p.name)
+def test_conda_environment(path):
+    env = yaml.safe_load(path.read_text())
+    assert set(env) <= {"name", "channels", "dependencies"}, env.keys()
+    assert env["name"].startswith("genomic-icl-")
+    assert env["channels"] and "defaults" not in env["channels"]
+    deps = env["dependencies"]
+    names = []
+    for dep in deps:
+        if isinstance(dep, dict):
+            assert set(dep) == {"pip"}, dep
+            for req in dep["pip"]:
+                assert re.fullmatch(r"[A-Za-z0-9_.\[\]-]+==[\w.+-]+", req), f"unpinned pip: {req}"
+        else:
+            m = re.fullmatch(r"([A-Za-z0-9_.-]+)=([\w.+*-]+)", dep)
+            assert m, f"unpinned: {dep}"
+            names.append(m[1])
+    assert "python" in names  # script: rules run the env's python
+    assert "snakemake-minimal" in names or "snakemake" in names
+
+
+def test_rules_name_existing_environments_and_images():
+    text = "\n".join(p.read_text() for p in (REPO / "rules").glob("*.smk"))
+    for env in re.findall(r'"\.\./(envs/[\w.-]+\.yaml)"', text):
+        assert (REPO / env).exists(), env
+
+
+# --- profiles ----------------------------------------------------------------
+
+
+def snakemake_options() -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--help"], capture_output=True, text=True
+    ).stdout
+    return set(re.findall(r"--([a-z][a-z0-9-]*)", out))
+
+
+@pytest.mark.parametrize("path", PROFILES, ids=lambda p: p.parent.name)
+def test_profile_names_only_known_options(path):
+    profile = yaml.safe_load(path.read_text())
+    assert isinstance(profile, dict) and profile
+    unknown = set(profile) - snakemake_options()
+    assert not unknown, f"{path}: options Snakemake does not know: {unknown}"
+
+
+def test_slurm_profile_settings():
+    profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
+    assert profile["executor"] == "slurm"
+    # no accounting database needed: job status from squeue
+    assert profile["slurm-status-command"] == "squeue"
+    assert profile["retries"] >= 1 and profile["latency-wait"] >= 30
+    assert {"mem_mb", "runtime"} <= set(profile["default-resources"])
+    # the workflow profile must not override what the SLURM profile sets
+    default = yaml.safe_load((REPO / "profiles/default/config.yaml").read_text())
+    assert not set(default) & {"executor", "jobs", "retries", "default-resources"}
+    assert "code" not in default["rerun-triggers"]
+    # `--profile slurm` from the repository root finds ./slurm
+    assert (REPO / "slurm").resolve() == (REPO / "profiles/slurm").resolve()
+
+
+@pytest.fixture(scope="module")
+def repo_copy(tmp_path_factory) -> Path:
+    """The workflow files of the repository, in a temporary directory."""
+    root = tmp_path_factory.mktemp("repo")
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.sif")
+    for name in (
+        "Snakefile",
+        "rules",
+        "scripts",
+        "src",
+        "profiles",
+        "report",
+        "envs",
+        "containers",
+        "configs",
+        "config.yaml",
+        "slurm",
+    ):
+        src = REPO / name
+        if src.is_symlink():
+            (root / name).symlink_to(src.readlink())
+        elif src.is_dir():
+            shutil.copytree(src, root / name, ignore=ignore, symlinks=True)
+        elif src.exists():
+            shutil.copy2(src, root / name)
+    return root
+
+
+def dry_run(root: Path, *args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", *args], cwd=root, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+slurm_plugin = pytest.mark.skipif(
+    importlib.util.find_spec("snakemake_executor_plugin_slurm") is None,
+    reason="snakemake-executor-plugin-slurm is not installed",
+)
+
+
+@slurm_plugin
+def test_profile_slurm_from_the_repository_root(repo_copy):
+    """`snakemake --profile slurm` as core facilities type it, run where they do."""
+    proc = dry_run(repo_copy, "--profile", "slurm")
+    assert re.search(
+        r"Using profiles? slurm and workflow specific profile profiles/default", proc.stderr
+    )
+    assert "Job stats:" in proc.stdout
+
+
+@slurm_plugin
+def test_paper_plan_requests_each_jobs_resources(repo_copy):
+    t0 = time.monotonic()
+    proc = dry_run(repo_copy, "--profile", "slurm", "--configfile", "configs/paper.yaml")
+    elapsed = time.monotonic() - t0
+    assert elapsed < 10, f"planning the paper config took {elapsed:.1f}s"
+    jobs = {}
+    for block in proc.stdout.split("\n\n"):
+        rule = re.search(r"^rule (\w+):", block, re.M)
+        wc = re.search(r"wildcards: (.*)", block)
+        res = re.search(r"resources: (.*)", block)
+        if rule and res:
+            key = (rule[1], wc[1] if wc else "")
+            jobs[key] = dict(kv.split("=", 1) for kv in res[1].split(", "))
+    paper = yaml.safe_load((REPO / "configs/paper.yaml").read_text())
+    for model in paper["models"]:
+        want = model.get("resources", {})
+        got = jobs[("predict", f"model={model['name']}, n=128")]
+        assert got["gpu"] == str(want.get("gpu", 0)), (model["name"], got)
+        if "mem_mb" in want:
+            assert got["mem_mb"] == str(want["mem_mb"]), (model["name"], got)
+        if "runtime" in want:
+            assert got["runtime"] == str(want["runtime"]), (model["name"], got)
+    cpu_steps = [r for (rule, _), r in jobs.items() if rule != "predict"]
+    assert cpu_steps and all("gpu" not in r and int(r["mem_mb"]) <= 8000 for r in cpu_steps)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` is not installed")
+def test_rulegraph_and_dag_render(repo_copy):
+    for graph in ("--rulegraph", "--dag"):
+        out = subprocess.run(
+            [sys.executable, "-m", "snakemake", graph, "--configfile", "configs/paper.yaml"],
+            cwd=repo_copy,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        svg = subprocess.run(["dot", "-Tsvg"], input=out, capture_output=True, text=True)
+        assert svg.returncode == 0 and "<svg" in svg.stdout, svg.stderr
+
+
+# --- --sdm apptainer, with a stand-in for the apptainer binary -----------------
+
+FAKE_APPTAINER = r'''#!/usr/bin/env python3
+"""Stand-in for apptainer: records the image of each `exec` and runs the command
+on the host. Real isolation cannot be had here; which image each job asks for can."""
+import os, subprocess, sys
+args = sys.argv[1:]
+if args[:1] == ["--version"]:
+    print("apptainer version 1.3.6"); sys.exit(0)
+args = [a for a in args if a not in ("--quiet", "--silent")]
+assert args[0] == "exec", args
+with_value = {"--home", "--bind", "-B", "--pwd", "--env", "--env-file", "--overlay"}
+rest, i = args[1:], 0
+while rest[i].startswith("-"):
+    i += 2 if rest[i] in with_value else 1
+image, command = rest[i], rest[i + 1:]
+with open(os.environ["FAKE_APPTAINER_LOG"], "a") as log:
+    log.write(f"{image}\t{' '.join(command)[-300:]}\n")
+sys.exit(subprocess.call(command))
+'''
+
+
+def test_sdm_apptainer_runs_each_step_in_its_image(repo_copy, tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "apptainer"
+    fake.write_text(FAKE_APPTAINER)
+    fake.chmod(0o755)
+    for step in STEPS:
+        (repo_copy / "containers" / f"{step}.sif").write_bytes(b"")
+    (repo_copy / "containers" / "custom.sif").write_bytes(b"")
+    config = small_config(shots=[1], encodings={"genomic": {"alphabet": "ACGT"}})
+    config["models"][1]["resources"] = {"container": "containers/custom.sif"}
+    config["containers"] = {"cpu": "containers/cpu.sif"}
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    log = tmp_path / "apptainer.log"
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_APPTAINER_LOG": str(log)}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(repo_copy / "Snakefile"),
+            "-d",
+            str(workdir),
+            "--configfile",
+            str(workdir / "config.yaml"),
+            "--cores",
+            "2",
+            "--sdm",
+            "apptainer",
+            "--apptainer-args",
+            f"--nv --bind {workdir}",
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    calls = [line.split("\t") for line in log.read_text().splitlines()]
+    images = {}
+    for image, command in calls:
+        images.setdefault(Path(image).name, []).append(command)
+    assert set(images) == {"cpu.sif", "custom.sif"}, images.keys()
+    # the oracle's inference ran in its own image, everything else in the CPU image
+    assert len(images["custom.sif"]) == 1 and ".predict.py" in images["custom.sif"][0]
+    assert sum(".predict.py" in c for c in images["cpu.sif"]) == 1  # the mode learner
+    assert any(".prompts.py" in c for c in images["cpu.sif"])

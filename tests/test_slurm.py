@@ -1,0 +1,304 @@
+"""The workflow on a real SLURM cluster through profiles/slurm.
+
+tests/slurm/setup_cluster.sh starts a one-node cluster on this machine (slurmctld
+and slurmd as root, two GPUs declared as a counted generic resource, no
+accounting database). The module is skipped, with the reason, when that cannot be
+done (not root, no apt-get, daemons that do not start).
+
+One small config runs twice: locally, and on SLURM through
+``--profile profiles/slurm`` with two faults on the way:
+
+1. Snakemake itself is killed (SIGKILL) once the prompts are done and inference
+   jobs are in the queue; after ``--unlock`` it is started again and must finish
+   without submitting the finished prompt jobs again.
+2. In the restarted run an inference job is cancelled with ``scancel``; the
+   profile's retries must resubmit it (with more memory and time) and the run
+   must complete.
+
+Then: the results equal the local run's byte for byte, every job of the
+workflow went through sbatch (job ids in the log, SLURM logs on disk, nothing ran
+as a local rule but ``all``), and inference jobs of the model that asks for a GPU
+hold one (``scontrol show job``), the others none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO, small_config, snakemake, write_config
+
+pytestmark = pytest.mark.slow
+
+SETUP = REPO / "tests" / "slurm" / "setup_cluster.sh"
+TEARDOWN = REPO / "tests" / "slurm" / "teardown_cluster.sh"
+# Faster status polling than a production profile wants: the jobs here take seconds.
+FAST = [
+    "--slurm-init-seconds-before-status-checks",
+    "1",
+    "--seconds-between-status-checks",
+    "1",
+    "--slurm-keep-successful-logs",
+    "--latency-wait",
+    "5",
+]
+SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
+
+
+def slurm_config() -> dict:
+    """Few jobs, short ones: one encoding, one shot count, two trials; the oracle
+    asks for a GPU (the reference learner ignores it, the scheduler does not)."""
+    return small_config(
+        shots=[2],
+        encodings={"genomic": {"alphabet": "ACGT"}},
+        models=[
+            {"name": "mode", "backend": "reference", "checkpoint": "mode", "encoding": "genomic"},
+            {
+                "name": "oracle",
+                "backend": "reference",
+                "checkpoint": "oracle",
+                "encoding": "genomic",
+                "resources": {"gpu": 1, "mem_mb": 600, "runtime": 5, "cpus_per_task": 1},
+            },
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if os.geteuid() != 0:
+        pytest.skip("starting slurmctld/slurmd needs root")
+    if shutil.which("sbatch") is None and shutil.which("apt-get") is None:
+        pytest.skip("SLURM is not installed and apt-get is not available to install it")
+    proc = subprocess.run(["bash", str(SETUP)], capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0:
+        lines = proc.stderr.splitlines()
+        reason = [ln for ln in lines if "IMPOSSIBLE" in ln] or [proc.stderr[-500:]]
+        pytest.skip(f"no SLURM cluster: {reason[0]}")
+    yield
+    if os.environ.get("SLURM_TEST_TEARDOWN") == "1":
+        subprocess.run(["bash", str(TEARDOWN)], capture_output=True, timeout=120)
+
+
+def slurm_cmd(workdir: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--profile",
+        str(REPO / "profiles" / "slurm"),
+        *FAST,
+        *extra,
+    ]
+
+
+def start(workdir: Path, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    return subprocess.Popen(
+        slurm_cmd(workdir),
+        cwd=workdir,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_for(predicate, proc: subprocess.Popen, log: Path, timeout: float, what: str):
+    """Poll ``predicate(log text)`` until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate(log.read_text())
+        if found:
+            return found
+        if proc.poll() is not None:
+            pytest.fail(
+                f"snakemake ended (rc {proc.returncode}) before {what}:\n{log.read_text()[-4000:]}"
+            )
+        time.sleep(0.5)
+    proc.kill()
+    pytest.fail(f"timed out waiting for {what}:\n{log.read_text()[-4000:]}")
+
+
+def submissions(text: str) -> list[tuple[str, str]]:
+    """(rule directory of the SLURM log, SLURM job id) of every submission."""
+    return [
+        (str(Path(m[3]).parent).split("slurm_logs/", 1)[1], m[2]) for m in SUBMITTED.finditer(text)
+    ]
+
+
+def squeue_state(jobid: str) -> str:
+    out = subprocess.run(
+        ["squeue", "-h", "--states=all", "-j", jobid, "-o", "%T"], capture_output=True, text=True
+    ).stdout.strip()
+    return out
+
+
+def scontrol(jobid: str) -> str:
+    return subprocess.run(["scontrol", "show", "job", jobid], capture_output=True, text=True).stdout
+
+
+def digests(workdir: Path) -> dict[str, str]:
+    """Every table the workflow wrote (timings in results/benchmarks aside)."""
+    results = workdir / "results"
+    files = [
+        p
+        for ext in ("parquet", "tsv")
+        for p in results.rglob(f"*.{ext}")
+        if "benchmarks" not in p.relative_to(results).parts
+    ]
+    return {
+        str(p.relative_to(workdir)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(files)
+    }
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("local")
+    write_config(workdir, slurm_config())
+    snakemake(workdir, "--cores", "2")
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def slurm_run(cluster, tmp_path_factory):
+    """The SLURM run with its two faults; returns what the assertions need."""
+    workdir = tmp_path_factory.mktemp("slurm")
+    write_config(workdir, slurm_config())
+    planned = snakemake(workdir, "-n", "--profile", str(REPO / "profiles" / "slurm")).stdout
+    t0 = time.monotonic()
+
+    # run A: killed once the prompts are done and inference jobs are queued
+    log_a = workdir / "run_a.log"
+    proc = start(workdir, log_a)
+    wait_for(
+        lambda t: "Rule: prompts" in t and "rule_predict" in t,
+        proc,
+        log_a,
+        240,
+        "prompt jobs finished and inference jobs submitted",
+    )
+    prompt_outputs = sorted((workdir / "results" / "prompts").rglob("*.parquet"))
+    mtimes = {p: p.stat().st_mtime_ns for p in prompt_outputs}
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    killed_at = time.monotonic() - t0
+
+    # restart: unlock (the killed run held the lock), then run B to the end
+    subprocess.run(slurm_cmd(workdir, "--unlock"), cwd=workdir, capture_output=True, check=True)
+    log_b = workdir / "run_b.log"
+    proc = start(workdir, log_b)
+
+    def first_predict(text):
+        subs = [s for s in submissions(text) if s[0].startswith("rule_predict/")]
+        return subs[0] if subs else None
+
+    rule_dir, victim = wait_for(first_predict, proc, log_b, 240, "an inference job in run B")
+    subprocess.run(["scancel", victim], check=True)
+    cancelled_at = time.monotonic() - t0
+    try:
+        rc = proc.wait(timeout=420)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"run B did not finish:\n{log_b.read_text()[-4000:]}")
+    assert rc == 0, log_b.read_text()[-5000:]
+    return {
+        "workdir": workdir,
+        "planned": planned,
+        "log_a": log_a.read_text(),
+        "log_b": log_b.read_text(),
+        "mtimes": mtimes,
+        "victim": (rule_dir, victim),
+        "times": {
+            "killed_at": killed_at,
+            "cancelled_at": cancelled_at,
+            "total": time.monotonic() - t0,
+        },
+    }
+
+
+def test_results_equal_local_run(slurm_run, local_run):
+    assert digests(slurm_run["workdir"]) == digests(local_run)
+    assert digests(local_run), "the local run wrote no tables"
+
+
+def test_every_job_went_through_sbatch(slurm_run):
+    workdir = slurm_run["workdir"]
+    subs = submissions(slurm_run["log_a"]) + submissions(slurm_run["log_b"])
+    # every planned job but `all` was submitted, and nothing else ran locally
+    planned = re.findall(r"^(?:local)?rule (\w+):", slurm_run["planned"], re.M)
+    submitted_rules = {s[0].split("/")[0].removeprefix("rule_") for s in subs}
+    assert set(planned) - {"all"} <= submitted_rules
+    for log in (slurm_run["log_a"], slurm_run["log_b"]):
+        assert set(re.findall(r"^localrule (\w+):", log, re.M)) <= {"all"}
+    # sbatch's own log of each job is on disk (kept with --slurm-keep-successful-logs)
+    for rule_dir, jobid in subs:
+        log = workdir / ".snakemake" / "slurm_logs" / rule_dir / f"{jobid}.log"
+        assert log.exists() or jobid == slurm_run["victim"][1], log
+
+
+def test_inference_jobs_ask_for_their_gpus(slurm_run):
+    subs = submissions(slurm_run["log_a"]) + submissions(slurm_run["log_b"])
+    predict = [s for s in subs if s[0].startswith("rule_predict/")]
+    assert {s[0].split("/")[1].split("_")[0] for s in predict} == {"mode", "oracle"}
+    for rule_dir, jobid in predict:
+        info = scontrol(jobid)
+        assert info, f"scontrol knows no job {jobid}"
+        gpus = re.search(r"TresPer(?:Job|Node)=\S*gres:gpu:(\d+)", info)
+        if rule_dir.startswith("rule_predict/oracle"):
+            assert gpus and gpus[1] == "1", info
+        else:
+            assert gpus is None, info
+    # CPU steps ask for no GPU and the memory of their rule
+    prompts = [s for s in subs if s[0].startswith("rule_prompts/")]
+    info = scontrol(prompts[0][1])
+    assert "gres:gpu" not in info and re.search(r"mem=1000M", info), info
+
+
+def test_killed_snakemake_restarts_without_redoing_finished_jobs(slurm_run):
+    subs = submissions(slurm_run["log_a"]) + submissions(slurm_run["log_b"])
+    prompts = [s for s in subs if s[0].startswith("rule_prompts/")]
+    assert len(prompts) == 1, prompts  # one encoding x one shot count, submitted once
+    assert not [s for s in submissions(slurm_run["log_b"]) if s[0].startswith("rule_prompts/")]
+    for path, mtime in slurm_run["mtimes"].items():
+        assert path.stat().st_mtime_ns == mtime, f"{path} was written again"
+
+
+def test_cancelled_job_is_retried_with_more_resources(slurm_run):
+    rule_dir, victim = slurm_run["victim"]
+    assert squeue_state(victim) == "CANCELLED"
+    again = [j for d, j in submissions(slurm_run["log_b"]) if d == rule_dir and j != victim]
+    assert again, f"{rule_dir} was not submitted again after scancel {victim}"
+    first, retry = scontrol(victim), scontrol(again[-1])
+    assert retry and "JobState=COMPLETED" in retry, retry
+
+    def limit(info):  # TimeLimit=HH:MM:SS or MM:SS
+        parts = [int(x) for x in re.search(r"TimeLimit=([\d:]+)", info)[1].split(":")]
+        return sum(v * 60**i for i, v in enumerate(reversed(parts)))
+
+    assert limit(retry) > limit(first), (first, retry)
+
+
+def test_timings_recorded(slurm_run, capsys):
+    with capsys.disabled():
+        t = slurm_run["times"]
+        print(
+            f"\nSLURM run: killed at {t['killed_at']:.0f}s, scancel at {t['cancelled_at']:.0f}s,"
+            f" finished at {t['total']:.0f}s"
+        )
+    assert slurm_run["times"]["total"] < 600

@@ -1,0 +1,339 @@
+"""Estimators of genomic_icl.stats on synthetic data with known answers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from genomic_icl import stats as S
+from genomic_icl.functions import bit_diversity, get_function
+
+
+# --------------------------------------------------------------------------- bootstrap
+def _clustered_data(f=60, m=8, seed=0, unbalanced=False):
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0, 1, f)
+    sizes = rng.integers(2, 12, f) if unbalanced else np.full(f, m)
+    clusters = np.repeat(np.arange(f), sizes)
+    y = (rng.random(len(clusters)) < p[clusters]).astype(float)
+    return y, clusters
+
+
+@pytest.mark.parametrize("unbalanced", [False, True])
+def test_bootstrap_se_matches_analytic(unbalanced):
+    y, c = _clustered_data(unbalanced=unbalanced)
+    se = S.cluster_bootstrap_se(y, c, replicates=20000, seed=1)
+    exact = S.analytic_bootstrap_se(y, c)
+    # Monte Carlo error of an SD estimate from R replicates is about SE/sqrt(2R) ~ 0.5%
+    assert se == pytest.approx(exact, rel=0.03)
+
+
+def test_bootstrap_se_continuous_values_use_index_resampling():
+    rng = np.random.default_rng(3)
+    c = np.repeat(np.arange(40), 6)
+    y = rng.normal(c * 0.01, 1.0)
+    se = S.cluster_bootstrap_se(y, c, replicates=20000, seed=2)
+    assert se == pytest.approx(S.analytic_bootstrap_se(y, c), rel=0.03)
+
+
+def test_bootstrap_mean_is_centred_and_ternary_levels():
+    rng = np.random.default_rng(4)
+    c = np.repeat(np.arange(50), 8)
+    d = rng.choice([-1.0, 0.0, 1.0], size=len(c), p=[0.2, 0.5, 0.3])
+    reps = S.cluster_bootstrap(d, c, 20000, seed=5)
+    assert reps.mean() == pytest.approx(S.cluster_mean(d, c), abs=0.003)
+    assert reps.std(ddof=1) == pytest.approx(S.analytic_bootstrap_se(d, c), rel=0.03)
+
+
+def test_analytic_se_hand_computation():
+    # two clusters: [1, 0] (p=.5, s2=.25) and [1, 1] (p=1, s2=0)
+    y = np.array([1.0, 0.0, 1.0, 1.0])
+    c = np.array([0, 0, 1, 1])
+    var = ((0.25**2 + 0.25**2) / 2 + (0.25 / 2 + 0) / 2) / 2
+    assert S.analytic_bootstrap_se(y, c) == pytest.approx(math.sqrt(var))
+
+
+def test_bootstrap_is_seeded_and_deterministic():
+    y, c = _clustered_data()
+    a = S.cluster_bootstrap_se(y, c, 500, S.bootstrap_seed(0, "m", 4))
+    b = S.cluster_bootstrap_se(y, c, 500, S.bootstrap_seed(0, "m", 4))
+    d = S.cluster_bootstrap_se(y, c, 500, S.bootstrap_seed(0, "m", 8))
+    assert a == b and a != d
+
+
+def test_stable_key_is_not_python_hash():
+    assert S.stable_key("evo2_7b") == S.stable_key("evo2_7b")
+    assert S.stable_key("evo2_7b") != S.stable_key("evo2_40b")
+    assert S.stable_key(7) == 7
+
+
+# --------------------------------------------------------------------------- accuracy
+@pytest.fixture(scope="module")
+def scored():
+    return S.synthetic_scored(
+        models=("toy-a", "toy-b"), shots=(1, 2, 4, 8), trials=4,
+        functions=["identity", "rotl1", "majority", "flip_bits>reverse_bits", "meta_constant",
+                   "parity_fill", "left_half", "swap_halves"],
+        a0=(0.1, 0.2), a1=(0.05, 0.1), seed=3,
+    )
+
+
+def test_accuracy_table_is_mean_of_function_means(scored):
+    acc = S.accuracy_table(scored, replicates=200, seed=0)
+    assert list(acc.columns) == ["model", "n_shots", "accuracy", "se", "n_prompts"]
+    assert list(acc["model"].unique()) == ["toy-a", "toy-b"]
+    cell = scored[(scored["model"] == "toy-b") & (scored["n_shots"] == 4)]
+    expect = cell.groupby("function")["correct"].mean().mean()
+    row = acc[(acc["model"] == "toy-b") & (acc["n_shots"] == 4)].iloc[0]
+    assert row["accuracy"] == pytest.approx(expect)
+    assert row["n_prompts"] == len(cell)
+    assert (acc["se"] > 0).all()
+
+
+def test_accuracy_table_unbalanced_functions():
+    df = pd.DataFrame({"model": "x", "n_shots": 1, "function": ["a", "a", "a", "b"],
+                       "correct": [True, True, False, False]})
+    acc = S.accuracy_table(df, replicates=50)
+    assert acc["accuracy"].iloc[0] == pytest.approx((2 / 3 + 0) / 2)
+
+
+def test_accuracy_seed_independent_of_other_models(scored):
+    both = S.accuracy_table(scored, replicates=300, seed=7)
+    alone = S.accuracy_table(scored[scored["model"] == "toy-b"], replicates=300, seed=7)
+    pd.testing.assert_frame_equal(both[both["model"] == "toy-b"].reset_index(drop=True), alone)
+    again = S.accuracy_table(scored, replicates=300, seed=7)
+    pd.testing.assert_frame_equal(both, again)
+
+
+# --------------------------------------------------------------------------- fits
+def test_loglinear_fit_hand_computation():
+    n = [1, 2, 4, 8]
+    y = [0.1, 0.2, 0.25, 0.45]
+    fit = S.loglinear_fit(n, y)
+    res = sps.linregress(np.log2(n), y)
+    assert fit["a1"] == pytest.approx(res.slope)
+    assert fit["a0"] == pytest.approx(res.intercept)
+    assert fit["a1_se"] == pytest.approx(res.stderr)
+    assert fit["r2"] == pytest.approx(res.rvalue**2)
+    assert fit["p_value"] == pytest.approx(res.pvalue / 2)  # one-sided, slope > 0
+
+
+def test_loglinear_fit_recovers_slope_within_ci():
+    shots = (1, 2, 4, 8, 16, 32, 64, 128)
+    df = S.synthetic_scored(models=("m",), shots=shots, trials=8, a0=0.1, a1=0.03, seed=11)
+    acc = S.accuracy_table(df, replicates=200)
+    fit = S.fit_table(acc).iloc[0]
+    half = sps.t.ppf(0.995, len(shots) - 2) * fit["a1_se"]
+    assert abs(fit["a1"] - 0.03) < half
+    assert fit["p_value"] < 1e-3
+    cl = S.clustered_fit_table(df).iloc[0]
+    assert cl["a1"] == pytest.approx(fit["a1"])  # balanced: same point estimate
+    assert abs(cl["a1"] - 0.03) < sps.t.ppf(0.995, cl["df"]) * cl["a1_se"]
+    assert cl["n_clusters"] == 100 and cl["df"] == 99
+
+
+def test_fit_table_published_table4():
+    t4 = S.load_table4()
+    assert len(t4) == 64 and t4["accuracy"].between(0.13, 0.42).all()
+    fits = S.fit_table(t4)
+    row = fits[fits["model"] == "Evo2-40B"].iloc[0]
+    sub = t4[t4["model"] == "Evo2-40B"]
+    slope, intercept = np.polyfit(np.log2(sub["n_shots"]), sub["accuracy"], 1)
+    assert row["a1"] == pytest.approx(slope) and row["a0"] == pytest.approx(intercept)
+    # the paper's 8-point test does not reach p <= 1e-3 for the smallest Qwen3
+    assert fits.set_index("model").loc["Qwen3-0.6B", "p_value"] > 1e-3
+
+
+def test_clustered_ols_hand_computation():
+    y = np.array([0, 1, 1, 0, 1, 1, 0, 1], float)
+    x = np.array([0, 1, 2, 0, 1, 2, 1, 2], float)
+    g = np.array([0, 0, 0, 1, 1, 1, 2, 2])
+    out = S.clustered_ols(y, x, g)
+    X = np.column_stack([np.ones(8), x])
+    beta = np.linalg.solve(X.T @ X, X.T @ y)
+    u = y - X @ beta
+    meat = np.zeros((2, 2))
+    for k in range(3):
+        s = X[g == k].T @ u[g == k]
+        meat += np.outer(s, s)
+    bread = np.linalg.inv(X.T @ X)
+    v = bread @ meat @ bread * (3 / 2) * (7 / 6)
+    assert out["a1"] == pytest.approx(beta[1])
+    assert out["a1_se"] == pytest.approx(math.sqrt(v[1, 1]))
+    assert out["p_value"] == pytest.approx(sps.t.sf(beta[1] / math.sqrt(v[1, 1]), 2))
+
+
+# --------------------------------------------------------------------------- tests vs baseline
+def test_z_test_hand_computation():
+    z, p = S.z_test(0.30, 0.03, 0.20, 0.04)
+    assert z == pytest.approx(0.10 / 0.05)
+    assert p == pytest.approx(1 - sps.norm.cdf(2.0))
+
+
+def test_vs_baseline_table():
+    acc = pd.DataFrame({"model": ["mode", "mode", "m", "m"], "n_shots": [1, 2, 1, 2],
+                        "accuracy": [0.2, 0.2, 0.21, 0.4], "se": [0.03, 0.03, 0.04, 0.04]})
+    t = S.vs_baseline_table(acc, "mode")
+    assert list(t["model"]) == ["m", "m"]
+    assert t["p_value"].iloc[1] == pytest.approx(sps.norm.sf(0.2 / 0.05))
+    assert list(t["significant"]) == [False, True]
+    assert S.vs_baseline_table(acc, "absent").empty
+
+
+def test_scaling_and_size_tables():
+    meta = pd.DataFrame({"model": ["s", "m", "l", "mode"], "family": ["F", "F", "F", "reference"],
+                         "params": [1e9, 1e10, 1e11, np.nan],
+                         "reference": [False, False, False, True]})
+    acc = pd.DataFrame({"model": ["s", "m", "l"] * 2, "n_shots": [1, 1, 1, 2, 2, 2],
+                        "accuracy": [0.1, 0.2, 0.3, 0.1, 0.25, 0.3], "se": 0.02})
+    t = S.scaling_table(acc, meta)
+    assert list(t["n_shots"]) == [1, 2]
+    assert t["slope_per_decade"].iloc[0] == pytest.approx(0.1)
+    assert t["p_value"].iloc[0] == pytest.approx(0.0)  # perfect fit
+    fits = pd.DataFrame({"model": ["s", "m", "l"], "a0": [0.1, 0.1, 0.1],
+                         "a1": [0.01, 0.02, 0.03]})
+    fv = S.fits_vs_size(fits, meta)
+    assert set(fv["coefficient"]) == {"a0", "a1"}
+    assert fv.set_index("coefficient").loc["a1", "slope_per_decade"] == pytest.approx(0.01)
+
+
+def test_model_metadata():
+    meta = S.model_metadata([{"name": "mode", "backend": "reference"},
+                             {"name": "q", "backend": "hf", "family": "Qwen3", "params": 6e8}])
+    assert list(meta["family"]) == ["reference", "Qwen3"]
+    assert meta["reference"].tolist() == [True, False]
+
+
+# --------------------------------------------------------------------------- breakdowns
+def test_breakdown_and_per_task(scored):
+    bl = S.breakdown_table(scored, "bit_load", replicates=100)
+    assert set(bl["bit_load"]) == {get_function(f).bit_load for f in scored["function"].unique()}
+    pt = S.per_task_table(scored)
+    assert len(pt) == scored.groupby(["model", "n_shots", "function"]).ngroups
+    assert (pt["wilson_lo"] <= pt["accuracy"]).all() and (pt["accuracy"] <= pt["wilson_hi"]).all()
+    td = S.breakdown_table(scored, "target_diversity", replicates=100)
+    assert td["target_diversity"].between(0, 4).all()
+
+
+def test_wilson_hand_values():
+    lo, hi = S.wilson_interval(np.array([0, 4]), np.array([8, 8]))
+    z2 = sps.norm.ppf(0.975) ** 2
+    assert lo[0] == 0 and hi[0] == pytest.approx(z2 / (8 + z2))
+    assert lo[1] + hi[1] == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------- mistakes, diversity
+def _row(function, xs, pred, query, correct=False, model="m", n=None, trial=0):
+    f = get_function(function)
+    ys = [int(v) for v in f.table()[xs]]
+    target = int(f.table()[query])
+    return {"model": model, "function": function, "n_shots": n or len(xs), "trial": trial,
+            "demo_inputs": list(xs), "demo_outputs": ys, "query": query, "target_bits": target,
+            "pred_bits": pred, "correct": correct if pred != target else True}
+
+
+def test_understandable_mistakes_constructed():
+    ident = get_function("identity").table()
+    rot = get_function("rotl1").table()
+    # demo 0b00000000 -> 0: consistent with identity, rotl1, shifts, masks, ...;
+    # query 0b10000000: identity gives 128, rotl1 gives 1
+    rows = [
+        _row("identity", [0], int(rot[128]), 128, trial=0),  # rotl1's answer: understandable
+        _row("identity", [0], 77, 128, trial=1),  # no function of the 100 gives 77 here
+        _row("identity", [0], int(ident[128]), 128, trial=2),  # correct: not a mistake
+        _row("identity", [0], 0, 128, trial=3),  # meta_constant (all outputs 0): understandable
+        _row("identity", [0], -1, 128, trial=4),  # invalid: not understandable
+        # 0b11110000 -> itself rules out rotl1 (which gives 0b11100001)
+        _row("identity", [0b11110000], int(rot[128]), 128, trial=5),
+    ]
+    df = pd.DataFrame(rows)
+    assert int(rot[0b11110000]) != 0b11110000
+    flags = S.understandable_mistakes(df)
+    assert flags.tolist() == [True, False, False, True, False, False]
+    mt = S.mistakes_table(df)
+    assert mt["n_understandable"].iloc[0] == 2 and mt["n_wrong"].iloc[0] == 5
+    assert mt["share_of_errors"].iloc[0] == pytest.approx(2 / 5)
+
+
+def test_consistent_outputs_meta_constant_needs_equal_outputs():
+    xs = np.array([[1, 2]])
+    mask = S.consistent_outputs(xs, np.array([[9, 9]]), np.array([3]))
+    assert mask[0, 9]  # meta_constant with constant 9
+    mask2 = S.consistent_outputs(xs, np.array([[1, 2]]), np.array([3]))
+    assert mask2[0, 3]  # identity
+    assert mask2.sum() < 256
+
+
+def test_diversity_zero_table():
+    df = pd.DataFrame({"model": "m", "n_shots": 1,
+                       "pred_bits": [0, 255, 0b10101010, -1],
+                       "target_bits": [0, 0b00000001, 0b10101010, 255]})
+    t = S.diversity_zero_table(df).iloc[0]
+    assert bit_diversity(np.array([0, 255, 0b10101010])).tolist() == [0, 0, 4]
+    assert t["pred_share"] == pytest.approx(2 / 4)
+    assert t["pred_share_valid"] == pytest.approx(2 / 3)
+    assert t["true_share"] == pytest.approx(2 / 4)
+
+
+# --------------------------------------------------------------------------- paired
+def test_paired_comparison(scored):
+    same = S.paired_comparison(scored.assign(model="b").pipe(
+        lambda d: pd.concat([scored[scored["model"] == "toy-a"], d[scored["model"] == "toy-a"]])),
+        "toy-a", "b", replicates=200)
+    assert (same["difference"] == 0).all() and (same["se"] == 0).all()
+    t = S.paired_comparison(scored, "toy-b", "toy-a", replicates=2000)
+    acc = S.accuracy_table(scored, replicates=200).set_index(["model", "n_shots"])["accuracy"]
+    for r in t.itertuples():
+        assert r.difference == pytest.approx(acc["toy-b", r.n_shots] - acc["toy-a", r.n_shots])
+        assert r.ci_lo <= r.difference <= r.ci_hi
+    all_pairs = S.paired_table(scored, "all", replicates=100)
+    assert len(all_pairs) == 4
+
+
+# --------------------------------------------------------------------------- power
+def test_power_hand_values():
+    # normal approximation, p0 = 0.1, effect 0.2, alpha .05, power .8
+    za, zb = sps.norm.ppf(0.95), sps.norm.ppf(0.8)
+    expect = math.ceil(((za * math.sqrt(0.09) + zb * math.sqrt(0.21)) / 0.2) ** 2)
+    assert S.trials_needed(0.1, 0.2, exact=False) == expect
+    m = S.trials_needed(0.1, 0.2, exact=True)
+    assert S.exact_power(m, 0.1, 0.3) >= 0.8
+    # p0 = 0: one success rejects; power 1 - (1-p1)^m
+    assert S.exact_power(8, 0.0, 0.25) == pytest.approx(1 - 0.75**8)
+    pt = S.power_table(effect=0.25, m_current=8)
+    assert (pt["m_exact"] > 0).all() and (pt["resolution_at_m_current"] == 0.125).all()
+
+
+# --------------------------------------------------------------------------- CLI
+def test_cli_fit_prints_fits(tmp_path, capsys):
+    from genomic_icl.cli import main
+
+    path = tmp_path / "acc.tsv"
+    pd.DataFrame({"model": ["a"] * 4 + ["b"] * 4, "n_shots": [1, 2, 4, 8] * 2,
+                  "accuracy": [0.1, 0.2, 0.3, 0.4, 0.2, 0.2, 0.25, 0.2]}).to_csv(
+        path, sep="\t", index=False)
+    assert main(["fit", str(path)]) == 0
+    out = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out), sep="\t")
+    assert list(out.columns) == S.FIT_COLUMNS
+    assert out.loc[0, "a1"] == pytest.approx(0.1) and out.loc[0, "r2"] == pytest.approx(1.0)
+    assert out.loc[0, "p_value"] == pytest.approx(0.0)
+    bad = tmp_path / "pct.tsv"
+    pd.DataFrame({"model": ["a"], "n_shots": [1], "accuracy": [13.4]}).to_csv(
+        bad, sep="\t", index=False)
+    assert main(["fit", str(bad)]) == 2
+    assert "fraction" in capsys.readouterr().err
+
+
+def test_clustered_fit_unbalanced_matches_accuracy_fit():
+    df = S.synthetic_scored(models=("m",), shots=(1, 4, 16), trials=6,
+                            functions=["identity", "rotl1", "majority", "left_half",
+                                       "parity_fill", "swap_halves"], a0=0.2, a1=0.1, seed=5)
+    df = df.drop(index=df.index[::5]).reset_index(drop=True)  # unequal trials per function
+    fit = S.fit_table(S.accuracy_table(df, replicates=50)).iloc[0]
+    cl = S.clustered_fit_table(df).iloc[0]
+    assert cl["a1"] == pytest.approx(fit["a1"]) and cl["a0"] == pytest.approx(fit["a0"])
+    assert cl["a1_se"] > 0 and cl["df"] == 5
