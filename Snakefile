@@ -10,6 +10,7 @@ configfile: "config.yaml"
 
 include: "rules/common.smk"
 include: "rules/deploy.smk"
+include: "rules/pretrain.smk"
 include: "rules/prompts.smk"
 include: "rules/inference.smk"
 include: "rules/scoring.smk"

@@ -42,7 +42,10 @@ def main() -> None:
         for n in config["shots"]:
             count += len(
                 prompt_table(
-                    function_names(config), n, config["trials"], encoding(config, name),
+                    function_names(config),
+                    n,
+                    config["trials"],
+                    encoding(config, name),
                     config["seed"],
                 )
             )
@@ -54,9 +57,22 @@ def main() -> None:
         cfg.write_text(yaml.safe_dump(config, sort_keys=False))
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", tmp,
-             "--configfile", str(cfg), "--cores", args.cores, "--quiet"],
-            check=True, capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "-s",
+                str(REPO / "Snakefile"),
+                "-d",
+                tmp,
+                "--configfile",
+                str(cfg),
+                "--cores",
+                args.cores,
+                "--quiet",
+            ],
+            check=True,
+            capture_output=True,
         )
         wall = time.perf_counter() - start
     models = ", ".join(m["name"] for m in config["models"])

@@ -17,9 +17,14 @@ from genomic_icl import figures as F
 from genomic_icl import stats as S
 
 PAPER_MODELS = [
-    ("qwen3-0.6b", "Qwen3", 6e8), ("qwen3-1.7b", "Qwen3", 1.7e9), ("qwen3-4b", "Qwen3", 4e9),
-    ("qwen3-8b", "Qwen3", 8e9), ("qwen3-14b", "Qwen3", 1.4e10),
-    ("evo2_1b_base", "Evo2", 1e9), ("evo2_7b", "Evo2", 7e9), ("evo2_40b", "Evo2", 4e10),
+    ("qwen3-0.6b", "Qwen3", 6e8),
+    ("qwen3-1.7b", "Qwen3", 1.7e9),
+    ("qwen3-4b", "Qwen3", 4e9),
+    ("qwen3-8b", "Qwen3", 8e9),
+    ("qwen3-14b", "Qwen3", 1.4e10),
+    ("evo2_1b_base", "Evo2", 1e9),
+    ("evo2_7b", "Evo2", 7e9),
+    ("evo2_40b", "Evo2", 4e10),
 ]
 SHOTS = (1, 2, 4, 8, 16, 32, 64, 128)
 
@@ -37,13 +42,21 @@ def main() -> None:
     names = [m["name"] for m in models]
     meta = S.model_metadata(models)
     t = time.perf_counter()
-    scored = S.synthetic_scored(models=names, shots=SHOTS, trials=args.trials, a0=0.12,
-                                a1=[0.01, 0.02, 0.022, 0.029, 0.031, 0.024, 0.036, 0.038][
-                                    : len(names)] + [0.0] * (len(names) - 8),
-                                task_sd=0.15, seed=1)
-    print(f"synthetic scored table: {len(scored)} rows ({len(names)} models x {len(SHOTS)} n "
-          f"x {len(scored) // (len(names) * len(SHOTS))} prompts), "
-          f"{time.perf_counter() - t:.1f} s (not counted)")
+    scored = S.synthetic_scored(
+        models=names,
+        shots=SHOTS,
+        trials=args.trials,
+        a0=0.12,
+        a1=[0.01, 0.02, 0.022, 0.029, 0.031, 0.024, 0.036, 0.038][: len(names)]
+        + [0.0] * (len(names) - 8),
+        task_sd=0.15,
+        seed=1,
+    )
+    print(
+        f"synthetic scored table: {len(scored)} rows ({len(names)} models x {len(SHOTS)} n "
+        f"x {len(scored) // (len(names) * len(SHOTS))} prompts), "
+        f"{time.perf_counter() - t:.1f} s (not counted)"
+    )
 
     R, seed = args.replicates, 0
     stages = {}
@@ -63,7 +76,8 @@ def main() -> None:
     t = time.perf_counter()
     tabs["paired"] = S.paired_table(scored, "all", R, seed)
     stages[f"paired, all {len(tabs['paired']) // len(SHOTS)} pairs (bootstrap)"] = (
-        time.perf_counter() - t)
+        time.perf_counter() - t
+    )
     total_stats = time.perf_counter() - t0
     for k, v in stages.items():
         print(f"  stats  {k:<52s} {v:6.2f} s")
@@ -75,11 +89,21 @@ def main() -> None:
         for stem, entry in plan.items():
             t = time.perf_counter()
             need = {k: tabs[k] for k in F.KIND_TABLES[entry["kind"]]}
-            F.draw(stem, entry, need, str(Path(d) / f"{stem}.png"), str(Path(d) / f"{stem}.pdf"),
-                   meta=meta, reference=S.load_table4(), n_functions=100)
+            F.draw(
+                stem,
+                entry,
+                need,
+                str(Path(d) / f"{stem}.png"),
+                str(Path(d) / f"{stem}.pdf"),
+                meta=meta,
+                reference=S.load_table4(),
+                n_functions=100,
+            )
             print(f"  figure {stem:<52s} {time.perf_counter() - t:6.2f} s")
-    print(f"FIGURES TOTAL: {time.perf_counter() - t0:.2f} s for {len(plan)} figures, PNG+PDF "
-          "(target < 30 s)")
+    print(
+        f"FIGURES TOTAL: {time.perf_counter() - t0:.2f} s for {len(plan)} figures, PNG+PDF "
+        "(target < 30 s)"
+    )
 
 
 if __name__ == "__main__":

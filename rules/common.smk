@@ -45,4 +45,9 @@ def all_outputs():
         *expand("results/prompts/{encoding}/n{n}.parquet", encoding=ENCODINGS, n=SHOTS),
         *STATS_TARGETS,
         *FIGURE_TARGETS,
+        *expand(
+            "results/figures/pretrain_{name}_loss.{ext}",
+            name=config.get("pretrain", {}),
+            ext=["png", "pdf"],
+        ),
     ]

@@ -6,14 +6,11 @@
 import os
 
 from genomic_icl.codeversion import code_version
+from genomic_icl.workflow import export_library_path
 
 # Jobs import the library of this checkout, in containers and conda envs too
 # (Apptainer passes the environment through; bind the checkout with --bind).
-_SRC = os.path.join(workflow.basedir, "src")
-_PATH_VAR = "PYTHON" + "PATH"  # set here, not required from the user
-if os.path.isdir(os.path.join(_SRC, "genomic_icl")):
-    _paths = [p for p in os.environ.get(_PATH_VAR, "").split(os.pathsep) if p]
-    os.environ[_PATH_VAR] = os.pathsep.join([_SRC] + [p for p in _paths if p != _SRC])
+export_library_path(workflow.basedir)
 
 # Software of each step: an image per step, a conda environment per step.
 STEPS = ("cpu", "hf", "evo2")
@@ -101,7 +98,7 @@ def inference_site_resources():
 def code_of(*scripts):
     """Fingerprint of scripts and the library modules they use (a param of rules),
     the library of this checkout when there is one, else the installed one."""
-    pkg = os.path.join(_SRC, "genomic_icl")
+    pkg = os.path.join(workflow.basedir, "src", "genomic_icl")
     return code_version(
         *(os.path.join(workflow.basedir, s) for s in scripts),
         package_dir=pkg if os.path.isdir(pkg) else None,

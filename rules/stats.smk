@@ -8,8 +8,18 @@ TABLES = "results/tables/{}.tsv"
 STATS_TARGETS = [
     TABLES.format(name)
     for name in (
-        "accuracy", "fits", "fits_vs_size", "vs_mode", "scaling", "clustered_fits",
-        "per_task", "mistakes", "diversity_zero", "power", "bitload", "target_diversity",
+        "accuracy",
+        "fits",
+        "fits_vs_size",
+        "vs_mode",
+        "scaling",
+        "clustered_fits",
+        "per_task",
+        "mistakes",
+        "diversity_zero",
+        "power",
+        "bitload",
+        "target_diversity",
         "paired",
     )
 ]

@@ -9,5 +9,7 @@ from genomic_icl.workflow import logged
 with logged(snakemake.log[0]):
     scored = pd.concat([read_table(p) for p in snakemake.input], ignore_index=True)
     b = snakemake.params.bootstrap
-    write_tsv(paired_table(scored, snakemake.params.comparisons, b["replicates"], b["seed"]),
-              snakemake.output[0])
+    write_tsv(
+        paired_table(scored, snakemake.params.comparisons, b["replicates"], b["seed"]),
+        snakemake.output[0],
+    )

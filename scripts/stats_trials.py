@@ -9,7 +9,8 @@ from genomic_icl.workflow import logged
 
 with logged(snakemake.log[0]):
     scored = pd.concat([read_table(p) for p in snakemake.input], ignore_index=True)
-    tables = trial_tables(scored, snakemake.params.trials, snakemake.params.power,
-                          snakemake.params.stats["alpha"])
+    tables = trial_tables(
+        scored, snakemake.params.trials, snakemake.params.power, snakemake.params.stats["alpha"]
+    )
     for name, path in snakemake.output.items():
         write_tsv(tables[name], path)

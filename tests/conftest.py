@@ -27,7 +27,12 @@ def small_config(**overrides: Any) -> dict[str, Any]:
         "encodings": {"genomic": {"alphabet": "ACGT"}, "linguistic": {"alphabet": "0123456789"}},
         "models": [
             {"name": "mode", "backend": "reference", "checkpoint": "mode", "encoding": "genomic"},
-            {"name": "oracle", "backend": "reference", "checkpoint": "oracle", "encoding": "genomic"},
+            {
+                "name": "oracle",
+                "backend": "reference",
+                "checkpoint": "oracle",
+                "encoding": "genomic",
+            },
         ],
         "bootstrap": {"replicates": 200, "seed": 0},
         "reference_curves": False,
@@ -44,17 +49,30 @@ def write_config(workdir: Path, config: dict[str, Any], name: str = "config.yaml
 
 
 def snakemake(
-    workdir: Path, *args: str, configfile: Path | None = None, check: bool = True,
+    workdir: Path,
+    *args: str,
+    configfile: Path | None = None,
+    check: bool = True,
     timeout: int = 600,
 ) -> subprocess.CompletedProcess:
     """Run the repository's workflow in ``workdir`` (default config: workdir/config.yaml)."""
     configfile = configfile or workdir / "config.yaml"
-    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-           "--configfile", str(configfile), *args]
+    cmd = [
+        *SNAKEMAKE,
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        *args,
+    ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
     return proc
 
 

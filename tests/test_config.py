@@ -12,20 +12,35 @@ MODEL = {"name": "m", "backend": "reference", "checkpoint": "mode", "encoding": 
 BAD = [
     ({"functions": ["rotl1", "rotl9"]}, "functions[1]: unknown function 'rotl9'"),
     ({"functions": ["rotl1>rotl9"]}, "functions[0]: unknown primitive 'rotl9' in function"),
-    ({"functions": ["identity", "rotr1>rotl1"]},
-     "functions: functions 'identity' and 'rotr1>rotl1' agree on all 256 inputs"),
-    ({"encodings": {"genomic": {"alphabet": "ACGT"}, "x": {"alphabet": "AC"}}},
-     "encodings.x.alphabet"),
-    ({"encodings": {"genomic": {"alphabet": "AACG"}}}, "encodings.genomic.alphabet: symbols must be distinct"),
+    (
+        {"functions": ["identity", "rotr1>rotl1"]},
+        "functions: functions 'identity' and 'rotr1>rotl1' agree on all 256 inputs",
+    ),
+    (
+        {"encodings": {"genomic": {"alphabet": "ACGT"}, "x": {"alphabet": "AC"}}},
+        "encodings.x.alphabet",
+    ),
+    (
+        {"encodings": {"genomic": {"alphabet": "AACG"}}},
+        "encodings.genomic.alphabet: symbols must be distinct",
+    ),
     ({"shots": [0, 4]}, "shots[0]: 0 is less than the minimum of 1"),
     ({"shots": [4, 256]}, "shots[1]: 256 is greater than the maximum of 255"),
     ({"trials": 0}, "trials: 0 is less than the minimum of 1"),
     ({"models": [MODEL, MODEL]}, "models: the name 'm' is used by 2 entries"),
-    ({"models": [{**MODEL, "encoding": "rna"}]}, "models[0].encoding: 'rna' is not a key of `encodings`"),
+    (
+        {"models": [{**MODEL, "encoding": "rna"}]},
+        "models[0].encoding: 'rna' is not a key of `encodings`",
+    ),
     ({"models": [{**MODEL, "name": "a/b"}]}, "models[0].name"),
-    ({"models": [{**MODEL, "batchsize": 3}]}, "models[0]: Additional properties are not allowed ('batchsize'"),
-    ({"models": [{**MODEL, "backend": "hf", "checkpoint": "pretrained:tiny"}]},
-     "models[0].checkpoint: 'pretrained:tiny' names no recipe of `pretrain`"),
+    (
+        {"models": [{**MODEL, "batchsize": 3}]},
+        "models[0]: Additional properties are not allowed ('batchsize'",
+    ),
+    (
+        {"models": [{**MODEL, "backend": "hf", "checkpoint": "pretrained:tiny"}]},
+        "models[0].checkpoint: 'pretrained:tiny' names no recipe of `pretrain`",
+    ),
     ({"trails": 8}, "Additional properties are not allowed ('trails'"),
 ]
 

@@ -55,8 +55,13 @@ def test_composition_drifts_along_chromosomes():
 def test_repeats_and_reverse_complements_are_measurable():
     rich = corpus.summarize(SMALL)
     none = CorpusRecipe(
-        seed=7, chromosomes=6, length=8192, tandem_per_kb=0, duplication_per_kb=0,
-        hairpin_per_kb=0, transposon_per_kb=0,
+        seed=7,
+        chromosomes=6,
+        length=8192,
+        tandem_per_kb=0,
+        duplication_per_kb=0,
+        hairpin_per_kb=0,
+        transposon_per_kb=0,
     )
     bare = corpus.summarize(none)
     assert rich["repeat_fraction_k16"] > 5 * bare["repeat_fraction_k16"]

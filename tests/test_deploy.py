@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from conftest import REPO, small_config
 
 STEPS = ("cpu", "hf", "evo2")

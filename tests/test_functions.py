@@ -11,8 +11,8 @@ from genomic_icl.functions import (
     CATEGORIES,
     COMPOSITIONS,
     FUNCTION_NAMES,
-    Function,
     PRIMITIVE_NAMES,
+    Function,
     bit_diversity,
     check_distinct,
     get_function,
@@ -115,9 +115,7 @@ def test_suite_shape_and_names():
         assert (f.table() == get_function(b).apply(get_function(a).table())).all() or (
             "xor_with_s0" in name
         )
-    assert {get_function(p).category for p in PRIMITIVE_NAMES} == set(CATEGORIES) - {
-        "composition"
-    }
+    assert {get_function(p).category for p in PRIMITIVE_NAMES} == set(CATEGORIES) - {"composition"}
 
 
 def test_all_functions_distinct():
@@ -154,7 +152,9 @@ def test_unknown_function_named():
 def test_cli_functions_table():
     out = subprocess.run(
         [sys.executable, "-m", "genomic_icl.cli", "functions"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.splitlines()
     assert out[0] == "name\tcategory\tn_primitives\tbit_load"
     assert len(out) == 101

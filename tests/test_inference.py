@@ -424,6 +424,15 @@ def test_cli_predict(tmp_path):
     )
 
 
+def test_backend_named_by_import_path():
+    from genomic_icl.models.reference import ReferenceBackend
+
+    path = "genomic_icl.models.reference:ReferenceBackend"
+    assert get_backend(path) is ReferenceBackend
+    with pytest.raises(BackendError, match="'no_such_pkg.mod:Cls' cannot be imported"):
+        get_backend("no_such_pkg.mod:Cls")
+
+
 def test_error_unknown_backend_and_models():
     with pytest.raises(BackendError, match="unknown backend 'vllm'"):
         get_backend("vllm")

@@ -31,8 +31,9 @@ def test_oracle_posterior_counts_consistent_functions():
     # one demonstration 00000000 -> 00000000: every function mapping 0 to 0 is
     # consistent, plus meta_constant with weight 1/256
     values, weights = oracle_posterior(np.array([0]), np.array([0]), 0b11110000)
-    consistent = [n for n in FUNCTION_NAMES if n != "meta_constant"
-                  and get_function(n).table()[0] == 0]
+    consistent = [
+        n for n in FUNCTION_NAMES if n != "meta_constant" and get_function(n).table()[0] == 0
+    ]
     assert weights.sum() == len(consistent) + 1 / 256
     expected = {}
     for n in consistent:

@@ -16,7 +16,10 @@ TINY = {
     "model": {"layers": 1, "d_model": 32, "heads": 2, "context": 512},
     "training": {
         "seed": 11,
-        "phases": [{"steps": 6, "context": 64, "batch": 4}, {"steps": 2, "context": 512, "batch": 1}],
+        "phases": [
+            {"steps": 6, "context": 64, "batch": 4},
+            {"steps": 2, "context": 512, "batch": 1},
+        ],
         "warmup": 2,
         "checkpoint_every": 3,
         "precision": "fp32",
@@ -97,5 +100,8 @@ def test_recipe_errors():
         pretrain.parse_recipe({"training": {"stepz": 3}})
     with pytest.raises(ValueError, match="exceeds model.context"):
         pretrain.parse_recipe(
-            {"model": {"context": 128}, "training": {"phases": [{"steps": 1, "context": 256, "batch": 1}]}}
+            {
+                "model": {"context": 128},
+                "training": {"phases": [{"steps": 1, "context": 256, "batch": 1}]},
+            }
         )

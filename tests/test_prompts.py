@@ -34,7 +34,7 @@ def test_spec_example_layout():
     f = get_function("reverse_bits")
     xs = np.array([0b00011100, 0b01000000])
     prompt = build_prompt(xs, f.apply(xs), 0b11000000, "A", "T", "G")
-    assert prompt == "AAATTTAA" "AATTTAAA" "G" "ATAAAAAA" "AAAAAATA" "G" "TTAAAAAA"
+    assert prompt == "AAATTTAAAATTTAAAGATAAAAAAAAAAAATAGTTAAAAAA"
     assert encode_bits(f.apply(0b11000000)[0], "A", "T") == "AAAAAATT"
 
 

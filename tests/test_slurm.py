@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import REPO, small_config, snakemake, write_config
 
 pytestmark = pytest.mark.slow

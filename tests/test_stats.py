@@ -75,10 +75,22 @@ def test_stable_key_is_not_python_hash():
 @pytest.fixture(scope="module")
 def scored():
     return S.synthetic_scored(
-        models=("toy-a", "toy-b"), shots=(1, 2, 4, 8), trials=4,
-        functions=["identity", "rotl1", "majority", "flip_bits>reverse_bits", "meta_constant",
-                   "parity_fill", "left_half", "swap_halves"],
-        a0=(0.1, 0.2), a1=(0.05, 0.1), seed=3,
+        models=("toy-a", "toy-b"),
+        shots=(1, 2, 4, 8),
+        trials=4,
+        functions=[
+            "identity",
+            "rotl1",
+            "majority",
+            "flip_bits>reverse_bits",
+            "meta_constant",
+            "parity_fill",
+            "left_half",
+            "swap_halves",
+        ],
+        a0=(0.1, 0.2),
+        a1=(0.05, 0.1),
+        seed=3,
     )
 
 
@@ -95,8 +107,14 @@ def test_accuracy_table_is_mean_of_function_means(scored):
 
 
 def test_accuracy_table_unbalanced_functions():
-    df = pd.DataFrame({"model": "x", "n_shots": 1, "function": ["a", "a", "a", "b"],
-                       "correct": [True, True, False, False]})
+    df = pd.DataFrame(
+        {
+            "model": "x",
+            "n_shots": 1,
+            "function": ["a", "a", "a", "b"],
+            "correct": [True, True, False, False],
+        }
+    )
     acc = S.accuracy_table(df, replicates=50)
     assert acc["accuracy"].iloc[0] == pytest.approx((2 / 3 + 0) / 2)
 
@@ -175,8 +193,14 @@ def test_z_test_hand_computation():
 
 
 def test_vs_baseline_table():
-    acc = pd.DataFrame({"model": ["mode", "mode", "m", "m"], "n_shots": [1, 2, 1, 2],
-                        "accuracy": [0.2, 0.2, 0.21, 0.4], "se": [0.03, 0.03, 0.04, 0.04]})
+    acc = pd.DataFrame(
+        {
+            "model": ["mode", "mode", "m", "m"],
+            "n_shots": [1, 2, 1, 2],
+            "accuracy": [0.2, 0.2, 0.21, 0.4],
+            "se": [0.03, 0.03, 0.04, 0.04],
+        }
+    )
     t = S.vs_baseline_table(acc, "mode")
     assert list(t["model"]) == ["m", "m"]
     assert t["p_value"].iloc[1] == pytest.approx(sps.norm.sf(0.2 / 0.05))
@@ -185,25 +209,39 @@ def test_vs_baseline_table():
 
 
 def test_scaling_and_size_tables():
-    meta = pd.DataFrame({"model": ["s", "m", "l", "mode"], "family": ["F", "F", "F", "reference"],
-                         "params": [1e9, 1e10, 1e11, np.nan],
-                         "reference": [False, False, False, True]})
-    acc = pd.DataFrame({"model": ["s", "m", "l"] * 2, "n_shots": [1, 1, 1, 2, 2, 2],
-                        "accuracy": [0.1, 0.2, 0.3, 0.1, 0.25, 0.3], "se": 0.02})
+    meta = pd.DataFrame(
+        {
+            "model": ["s", "m", "l", "mode"],
+            "family": ["F", "F", "F", "reference"],
+            "params": [1e9, 1e10, 1e11, np.nan],
+            "reference": [False, False, False, True],
+        }
+    )
+    acc = pd.DataFrame(
+        {
+            "model": ["s", "m", "l"] * 2,
+            "n_shots": [1, 1, 1, 2, 2, 2],
+            "accuracy": [0.1, 0.2, 0.3, 0.1, 0.25, 0.3],
+            "se": 0.02,
+        }
+    )
     t = S.scaling_table(acc, meta)
     assert list(t["n_shots"]) == [1, 2]
     assert t["slope_per_decade"].iloc[0] == pytest.approx(0.1)
     assert t["p_value"].iloc[0] == pytest.approx(0.0)  # perfect fit
-    fits = pd.DataFrame({"model": ["s", "m", "l"], "a0": [0.1, 0.1, 0.1],
-                         "a1": [0.01, 0.02, 0.03]})
+    fits = pd.DataFrame({"model": ["s", "m", "l"], "a0": [0.1, 0.1, 0.1], "a1": [0.01, 0.02, 0.03]})
     fv = S.fits_vs_size(fits, meta)
     assert set(fv["coefficient"]) == {"a0", "a1"}
     assert fv.set_index("coefficient").loc["a1", "slope_per_decade"] == pytest.approx(0.01)
 
 
 def test_model_metadata():
-    meta = S.model_metadata([{"name": "mode", "backend": "reference"},
-                             {"name": "q", "backend": "hf", "family": "Qwen3", "params": 6e8}])
+    meta = S.model_metadata(
+        [
+            {"name": "mode", "backend": "reference"},
+            {"name": "q", "backend": "hf", "family": "Qwen3", "params": 6e8},
+        ]
+    )
     assert list(meta["family"]) == ["reference", "Qwen3"]
     assert meta["reference"].tolist() == [True, False]
 
@@ -231,9 +269,18 @@ def _row(function, xs, pred, query, correct=False, model="m", n=None, trial=0):
     f = get_function(function)
     ys = [int(v) for v in f.table()[xs]]
     target = int(f.table()[query])
-    return {"model": model, "function": function, "n_shots": n or len(xs), "trial": trial,
-            "demo_inputs": list(xs), "demo_outputs": ys, "query": query, "target_bits": target,
-            "pred_bits": pred, "correct": correct if pred != target else True}
+    return {
+        "model": model,
+        "function": function,
+        "n_shots": n or len(xs),
+        "trial": trial,
+        "demo_inputs": list(xs),
+        "demo_outputs": ys,
+        "query": query,
+        "target_bits": target,
+        "pred_bits": pred,
+        "correct": correct if pred != target else True,
+    }
 
 
 def test_understandable_mistakes_constructed():
@@ -269,9 +316,14 @@ def test_consistent_outputs_meta_constant_needs_equal_outputs():
 
 
 def test_diversity_zero_table():
-    df = pd.DataFrame({"model": "m", "n_shots": 1,
-                       "pred_bits": [0, 255, 0b10101010, -1],
-                       "target_bits": [0, 0b00000001, 0b10101010, 255]})
+    df = pd.DataFrame(
+        {
+            "model": "m",
+            "n_shots": 1,
+            "pred_bits": [0, 255, 0b10101010, -1],
+            "target_bits": [0, 0b00000001, 0b10101010, 255],
+        }
+    )
     t = S.diversity_zero_table(df).iloc[0]
     assert bit_diversity(np.array([0, 255, 0b10101010])).tolist() == [0, 0, 4]
     assert t["pred_share"] == pytest.approx(2 / 4)
@@ -281,9 +333,14 @@ def test_diversity_zero_table():
 
 # --------------------------------------------------------------------------- paired
 def test_paired_comparison(scored):
-    same = S.paired_comparison(scored.assign(model="b").pipe(
-        lambda d: pd.concat([scored[scored["model"] == "toy-a"], d[scored["model"] == "toy-a"]])),
-        "toy-a", "b", replicates=200)
+    same = S.paired_comparison(
+        scored.assign(model="b").pipe(
+            lambda d: pd.concat([scored[scored["model"] == "toy-a"], d[scored["model"] == "toy-a"]])
+        ),
+        "toy-a",
+        "b",
+        replicates=200,
+    )
     assert (same["difference"] == 0).all() and (same["se"] == 0).all()
     t = S.paired_comparison(scored, "toy-b", "toy-a", replicates=2000)
     acc = S.accuracy_table(scored, replicates=200).set_index(["model", "n_shots"])["accuracy"]
@@ -313,9 +370,13 @@ def test_cli_fit_prints_fits(tmp_path, capsys):
     from genomic_icl.cli import main
 
     path = tmp_path / "acc.tsv"
-    pd.DataFrame({"model": ["a"] * 4 + ["b"] * 4, "n_shots": [1, 2, 4, 8] * 2,
-                  "accuracy": [0.1, 0.2, 0.3, 0.4, 0.2, 0.2, 0.25, 0.2]}).to_csv(
-        path, sep="\t", index=False)
+    pd.DataFrame(
+        {
+            "model": ["a"] * 4 + ["b"] * 4,
+            "n_shots": [1, 2, 4, 8] * 2,
+            "accuracy": [0.1, 0.2, 0.3, 0.4, 0.2, 0.2, 0.25, 0.2],
+        }
+    ).to_csv(path, sep="\t", index=False)
     assert main(["fit", str(path)]) == 0
     out = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out), sep="\t")
     assert list(out.columns) == S.FIT_COLUMNS
@@ -323,15 +384,22 @@ def test_cli_fit_prints_fits(tmp_path, capsys):
     assert out.loc[0, "p_value"] == pytest.approx(0.0)
     bad = tmp_path / "pct.tsv"
     pd.DataFrame({"model": ["a"], "n_shots": [1], "accuracy": [13.4]}).to_csv(
-        bad, sep="\t", index=False)
+        bad, sep="\t", index=False
+    )
     assert main(["fit", str(bad)]) == 2
     assert "fraction" in capsys.readouterr().err
 
 
 def test_clustered_fit_unbalanced_matches_accuracy_fit():
-    df = S.synthetic_scored(models=("m",), shots=(1, 4, 16), trials=6,
-                            functions=["identity", "rotl1", "majority", "left_half",
-                                       "parity_fill", "swap_halves"], a0=0.2, a1=0.1, seed=5)
+    df = S.synthetic_scored(
+        models=("m",),
+        shots=(1, 4, 16),
+        trials=6,
+        functions=["identity", "rotl1", "majority", "left_half", "parity_fill", "swap_halves"],
+        a0=0.2,
+        a1=0.1,
+        seed=5,
+    )
     df = df.drop(index=df.index[::5]).reset_index(drop=True)  # unequal trials per function
     fit = S.fit_table(S.accuracy_table(df, replicates=50)).iloc[0]
     cl = S.clustered_fit_table(df).iloc[0]

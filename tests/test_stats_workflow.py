@@ -5,14 +5,27 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from conftest import REPO
 from conftest import snakemake as run  # shared helpers of tests/conftest.py
 
 pytestmark = pytest.mark.slow
 
-TABLES = ("accuracy", "fits", "fits_vs_size", "vs_mode", "scaling", "clustered_fits",
-          "per_task", "mistakes", "diversity_zero", "power", "bitload", "target_diversity",
-          "paired")
+TABLES = (
+    "accuracy",
+    "fits",
+    "fits_vs_size",
+    "vs_mode",
+    "scaling",
+    "clustered_fits",
+    "per_task",
+    "mistakes",
+    "diversity_zero",
+    "power",
+    "bitload",
+    "target_diversity",
+    "paired",
+)
 
 
 def test_stats_figures_and_report(workdir):
@@ -31,9 +44,15 @@ def test_stats_figures_and_report(workdir):
     oracle = mt[(mt["model"] == "oracle") & (mt["n_wrong"] > 0)]
     assert (oracle["n_understandable"] == oracle["n_wrong"] - oracle["n_invalid"]).all()
     figs = {p.name for p in (workdir / "results" / "figures").glob("*.png")}
-    assert {"accuracy_vs_shots.png", "fig5_loglinear_fits.png", "task_heatmap.png",
-            "fig11_diversity_zero.png", "fig6_understandable_mistakes.png",
-            "fig7-10_bitload_reference.png", "paired_differences.png"} <= figs
+    assert {
+        "accuracy_vs_shots.png",
+        "fig5_loglinear_fits.png",
+        "task_heatmap.png",
+        "fig11_diversity_zero.png",
+        "fig6_understandable_mistakes.png",
+        "fig7-10_bitload_reference.png",
+        "paired_differences.png",
+    } <= figs
     assert not any(f.startswith(("fig2", "fig3", "fig4")) for f in figs)  # no families
     run(workdir, "--report", "results/report.html", "stats_all", "figures_all")
     html = (workdir / "results" / "report.html").read_text(errors="replace")

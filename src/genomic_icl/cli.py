@@ -29,7 +29,10 @@ def _prompts(args: argparse.Namespace) -> int:
     if args.encoding not in config["encodings"]:
         raise ConfigError(f"encodings: no encoding named {args.encoding!r} in {args.config}")
     table = prompt_table(
-        function_names(config), args.n, config["trials"], encoding(config, args.encoding),
+        function_names(config),
+        args.n,
+        config["trials"],
+        encoding(config, args.encoding),
         config["seed"],
     )
     write_table(table, args.output)

@@ -77,7 +77,7 @@ class CorpusRecipe:
     indel_rate: float = 0.0005  # final small insertions/deletions
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping | None) -> "CorpusRecipe":
+    def from_mapping(cls, mapping: Mapping | None) -> CorpusRecipe:
         mapping = dict(mapping or {})
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(mapping) - known)
@@ -204,7 +204,9 @@ def _hairpin(rng: np.random.Generator, r: CorpusRecipe, context: np.ndarray) -> 
     return np.concatenate([stem, loop, arm])
 
 
-def _transposon(rng: np.random.Generator, r: CorpusRecipe, families: list[np.ndarray]) -> np.ndarray:
+def _transposon(
+    rng: np.random.Generator, r: CorpusRecipe, families: list[np.ndarray]
+) -> np.ndarray:
     te = families[int(rng.integers(0, len(families)))]
     if rng.random() < 0.5:  # 5'-truncated copy
         te = te[int(rng.integers(0, te.size // 2 + 1)) :]

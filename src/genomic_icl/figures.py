@@ -25,8 +25,7 @@ import pandas as pd  # noqa: E402
 COLUMN_WIDTH = 3.4  # inches, one column of a two-column paper
 FULL_WIDTH = 7.0
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "*", "h", "p"]
-LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)),
-              (0, (5, 5))]
+LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (5, 5))]
 GREYS = ["0.0", "0.45", "0.25", "0.6", "0.1", "0.35", "0.5", "0.2", "0.55", "0.3"]
 
 RC = {
@@ -63,9 +62,12 @@ def _save(fig: plt.Figure, png: str | Path, pdf: str | Path | None) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, format="png", metadata={"Software": None}, bbox_inches="tight")
     if pdf is not None:
-        fig.savefig(pdf, format="pdf", metadata={"CreationDate": None, "ModDate": None,
-                                                 "Producer": None, "Creator": None},
-                    bbox_inches="tight")
+        fig.savefig(
+            pdf,
+            format="pdf",
+            metadata={"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
+            bbox_inches="tight",
+        )
     plt.close(fig)
 
 
@@ -78,8 +80,9 @@ def _fmt_n(ns: Sequence[int]) -> str:
     return ",".join(str(n) for n in ns)
 
 
-def footnote(fig: plt.Figure, models: Sequence[str], ns: Sequence[int], m: str | int | None,
-             extra: str = "") -> None:
+def footnote(
+    fig: plt.Figure, models: Sequence[str], ns: Sequence[int], m: str | int | None, extra: str = ""
+) -> None:
     """State the models, shot counts and trials a figure shows, under the axes."""
     if m is None:
         mtxt = ""
@@ -134,8 +137,9 @@ def _norm(name: str) -> str:
     return "".join(ch for ch in str(name).lower() if ch.isalnum())
 
 
-def match_reference(models: Sequence[str], reference: pd.DataFrame,
-                    mapping: dict | None = None) -> dict[str, str]:
+def match_reference(
+    models: Sequence[str], reference: pd.DataFrame, mapping: dict | None = None
+) -> dict[str, str]:
     """Map pipeline model names to published (Table 4) names: an explicit
     ``mapping`` first, then case/punctuation-insensitive equality
     (``evo2_40b`` <-> ``Evo2-40B``)."""
@@ -147,23 +151,33 @@ def match_reference(models: Sequence[str], reference: pd.DataFrame,
             continue
         hits = [p for p in pub if _norm(p) == _norm(m)]
         if not hits:  # e.g. evo2_1b_base -> Evo2-1B, Qwen3-14B-Base -> Qwen3-14B
-            hits = [p for p in pub if _norm(m).startswith(_norm(p))
-                    and not _norm(m)[len(_norm(p)):][:1].isdigit()]
+            hits = [
+                p
+                for p in pub
+                if _norm(m).startswith(_norm(p)) and not _norm(m)[len(_norm(p)) :][:1].isdigit()
+            ]
             hits = sorted(hits, key=lambda p: -len(_norm(p)))[:1]
         if hits:
             out[m] = hits[0]
     return out
 
 
-def _draw_lines(ax, accuracy: pd.DataFrame, models: Sequence[str], labels: dict | None = None,
-                start: int = 0) -> None:
+def _draw_lines(
+    ax, accuracy: pd.DataFrame, models: Sequence[str], labels: dict | None = None, start: int = 0
+) -> None:
     for i, model in enumerate(models):
         sub = accuracy[accuracy["model"] == model].sort_values("n_shots")
         if sub.empty:
             continue
         yerr = sub["se"] if "se" in sub else None
-        ax.errorbar(sub["n_shots"], sub["accuracy"], yerr=yerr, label=(labels or {}).get(
-            model, model), elinewidth=0.6, **style(start + i))
+        ax.errorbar(
+            sub["n_shots"],
+            sub["accuracy"],
+            yerr=yerr,
+            label=(labels or {}).get(model, model),
+            elinewidth=0.6,
+            **style(start + i),
+        )
 
 
 def accuracy_vs_shots(
@@ -191,8 +205,15 @@ def accuracy_vs_shots(
         _draw_lines(ax, accuracy, main)
         if baseline is not None and baseline in set(accuracy["model"]):
             b = accuracy[accuracy["model"] == baseline].sort_values("n_shots")
-            ax.errorbar(b["n_shots"], b["accuracy"], yerr=b.get("se"), color="0.5",
-                        linestyle=":", marker="", label=f"{baseline} (baseline)")
+            ax.errorbar(
+                b["n_shots"],
+                b["accuracy"],
+                yerr=b.get("se"),
+                color="0.5",
+                linestyle=":",
+                marker="",
+                label=f"{baseline} (baseline)",
+            )
         extra = ""
         if reference is not None and not reference.empty:
             match = match_reference(main, reference, reference_map)
@@ -201,9 +222,16 @@ def accuracy_vs_shots(
                     continue
                 r = reference[reference["model"] == match[model]].sort_values("n_shots")
                 st = style(i)
-                ax.plot(r["n_shots"], r["accuracy"], color=st["color"], marker=st["marker"],
-                        markerfacecolor="white", linestyle=(0, (1, 2)), linewidth=0.6,
-                        label=f"{match[model]} (published)")
+                ax.plot(
+                    r["n_shots"],
+                    r["accuracy"],
+                    color=st["color"],
+                    marker=st["marker"],
+                    markerfacecolor="white",
+                    linestyle=(0, (1, 2)),
+                    linewidth=0.6,
+                    label=f"{match[model]} (published)",
+                )
             if match:
                 extra = "open markers: published Table 4 (Breslow et al. 2025)"
         _log2_axis(ax, accuracy["n_shots"])
@@ -213,9 +241,13 @@ def accuracy_vs_shots(
             ax.set_title(title)
         ax.legend(frameon=False, ncol=2 if len(models) > 4 else 1, loc="upper left")
         sub = accuracy[accuracy["model"].isin(models)]
-        footnote(fig, models, sub["n_shots"], _m_text(sub, n_functions),
-                 "error bars: +-1 SE (two-stage cluster bootstrap)" + (f"; {extra}" if extra
-                                                                       else ""))
+        footnote(
+            fig,
+            models,
+            sub["n_shots"],
+            _m_text(sub, n_functions),
+            "error bars: +-1 SE (two-stage cluster bootstrap)" + (f"; {extra}" if extra else ""),
+        )
         _save(fig, png, pdf)
 
 
@@ -233,8 +265,9 @@ def published_table4() -> pd.DataFrame:
 
 def _meta_frame(meta: pd.DataFrame | None, models: Sequence[str]) -> pd.DataFrame:
     if meta is None:
-        return pd.DataFrame({"model": list(models), "family": None, "params": np.nan,
-                             "reference": False})
+        return pd.DataFrame(
+            {"model": list(models), "family": None, "params": np.nan, "reference": False}
+        )
     return meta
 
 
@@ -271,8 +304,9 @@ def comparison_models(meta: pd.DataFrame) -> list[str]:
     sized = meta[~meta["reference"].astype(bool)].copy()
     sized["params"] = sized["params"].fillna(0)
     if len(fams) >= 2:
-        return [sized[sized["family"] == f].sort_values("params")["model"].iloc[-1]
-                for f in fams[:2]]
+        return [
+            sized[sized["family"] == f].sort_values("params")["model"].iloc[-1] for f in fams[:2]
+        ]
     if len(sized) >= 2:
         return list(sized.sort_values("params")["model"].iloc[-2:][::-1])
     return []
@@ -293,14 +327,24 @@ def _m_from_counts(counts: Sequence[int]) -> str:
 # ---------------------------------------------------------------------------
 
 
-def pairs_vs_shots(accuracy: pd.DataFrame, pairs: Sequence[Sequence[str]], png: str, pdf: str,
-                   n_functions: int | None = None) -> None:
+def pairs_vs_shots(
+    accuracy: pd.DataFrame,
+    pairs: Sequence[Sequence[str]],
+    png: str,
+    pdf: str,
+    n_functions: int | None = None,
+) -> None:
     """Size-matched pairs (paper Fig. 2c): one panel per pair, accuracy vs n with SEs."""
     pairs = [tuple(p) for p in pairs]
     k = max(1, len(pairs))
     with plt.rc_context(RC):
-        fig, axes = plt.subplots(1, k, figsize=(min(FULL_WIDTH, COLUMN_WIDTH * 0.62 * k + 0.4),
-                                                2.3), sharey=True, squeeze=False)
+        fig, axes = plt.subplots(
+            1,
+            k,
+            figsize=(min(FULL_WIDTH, COLUMN_WIDTH * 0.62 * k + 0.4), 2.3),
+            sharey=True,
+            squeeze=False,
+        )
         for ax, pair in zip(axes[0], pairs, strict=False):
             _draw_lines(ax, accuracy, pair)
             _log2_axis(ax, accuracy["n_shots"])
@@ -309,13 +353,24 @@ def pairs_vs_shots(accuracy: pd.DataFrame, pairs: Sequence[Sequence[str]], png: 
         _pct_axis(axes[0][0])
         models = [m for p in pairs for m in p]
         sub = accuracy[accuracy["model"].isin(models)]
-        footnote(fig, models, sub["n_shots"], _m_text(sub, n_functions),
-                 "size-matched pairs; error bars: +-1 SE (two-stage cluster bootstrap)")
+        footnote(
+            fig,
+            models,
+            sub["n_shots"],
+            _m_text(sub, n_functions),
+            "size-matched pairs; error bars: +-1 SE (two-stage cluster bootstrap)",
+        )
         _save(fig, png, pdf)
 
 
-def family_means(accuracy: pd.DataFrame, meta: pd.DataFrame, png: str, pdf: str,
-                 baseline: str | None = "mode", n_functions: int | None = None) -> None:
+def family_means(
+    accuracy: pd.DataFrame,
+    meta: pd.DataFrame,
+    png: str,
+    pdf: str,
+    baseline: str | None = "mode",
+    n_functions: int | None = None,
+) -> None:
     """Mean accuracy of each family's models vs n, with the mode baseline (paper
     Fig. 2d). Error bars: sqrt(sum se^2)/k, the SE of a mean of independent
     estimates."""
@@ -326,30 +381,59 @@ def family_means(accuracy: pd.DataFrame, meta: pd.DataFrame, png: str, pdf: str,
         for i, fam in enumerate(fams):
             ms = meta[meta["family"] == fam]["model"]
             sub = accuracy[accuracy["model"].isin(ms)]
-            g = sub.groupby("n_shots").agg(acc=("accuracy", "mean"),
-                                           se=("se", lambda s: np.sqrt(np.sum(s**2)) / len(s)),
-                                           k=("model", "size")).reset_index()
-            ax.errorbar(g["n_shots"], g["acc"], yerr=g["se"],
-                        label=f"{fam} mean ({len(ms)} models)", **style(i))
+            g = (
+                sub.groupby("n_shots")
+                .agg(
+                    acc=("accuracy", "mean"),
+                    se=("se", lambda s: np.sqrt(np.sum(s**2)) / len(s)),
+                    k=("model", "size"),
+                )
+                .reset_index()
+            )
+            ax.errorbar(
+                g["n_shots"],
+                g["acc"],
+                yerr=g["se"],
+                label=f"{fam} mean ({len(ms)} models)",
+                **style(i),
+            )
             shown += list(ms)
         if baseline and baseline in set(accuracy["model"]):
             b = accuracy[accuracy["model"] == baseline].sort_values("n_shots")
-            ax.errorbar(b["n_shots"], b["accuracy"], yerr=b["se"], color="0.55", linestyle=":",
-                        marker="x", label=f"{baseline} baseline")
+            ax.errorbar(
+                b["n_shots"],
+                b["accuracy"],
+                yerr=b["se"],
+                color="0.55",
+                linestyle=":",
+                marker="x",
+                label=f"{baseline} baseline",
+            )
             shown.append(baseline)
         _log2_axis(ax, accuracy["n_shots"])
         _pct_axis(ax)
         ax.set_ylim(bottom=0)
         ax.legend(frameon=False, loc="upper left")
         sub = accuracy[accuracy["model"].isin(shown)]
-        footnote(fig, shown, sub["n_shots"], _m_text(sub, n_functions),
-                 "error bars: SE of the family mean from the bootstrap SEs")
+        footnote(
+            fig,
+            shown,
+            sub["n_shots"],
+            _m_text(sub, n_functions),
+            "error bars: SE of the family mean from the bootstrap SEs",
+        )
         _save(fig, png, pdf)
 
 
-def accuracy_vs_params(accuracy: pd.DataFrame, meta: pd.DataFrame, png: str, pdf: str,
-                       n_shots: int | None = None, scaling: pd.DataFrame | None = None,
-                       n_functions: int | None = None) -> None:
+def accuracy_vs_params(
+    accuracy: pd.DataFrame,
+    meta: pd.DataFrame,
+    png: str,
+    pdf: str,
+    n_shots: int | None = None,
+    scaling: pd.DataFrame | None = None,
+    n_functions: int | None = None,
+) -> None:
     """Accuracy at n (default: the largest n) against parameter count, one line per
     family, log10 x axis (paper Fig. 3); the legend gives the scaling test's p."""
     n = int(n_shots or accuracy["n_shots"].max())
@@ -368,14 +452,25 @@ def accuracy_vs_params(accuracy: pd.DataFrame, meta: pd.DataFrame, png: str, pdf
                     label += f" (slope p = {s['p_value'].iloc[0]:.2g}, one-sided t)"
             ax.errorbar(sub["params"], sub["accuracy"], yerr=sub["se"], label=label, **style(i))
             for r in sub.itertuples():
-                ax.annotate(r.model, (r.params, r.accuracy), textcoords="offset points",
-                            xytext=(3, -6), fontsize=4.8, color="0.3")
+                ax.annotate(
+                    r.model,
+                    (r.params, r.accuracy),
+                    textcoords="offset points",
+                    xytext=(3, -6),
+                    fontsize=4.8,
+                    color="0.3",
+                )
         ax.set_xscale("log")
         ax.set_xlabel("parameters (log scale)")
         _pct_axis(ax, f"accuracy at n = {n} (%)")
         ax.legend(frameon=False, loc="upper left")
-        footnote(fig, list(a["model"]), [n], _m_text(a, n_functions),
-                 "error bars: +-1 SE (two-stage cluster bootstrap)")
+        footnote(
+            fig,
+            list(a["model"]),
+            [n],
+            _m_text(a, n_functions),
+            "error bars: +-1 SE (two-stage cluster bootstrap)",
+        )
         _save(fig, png, pdf)
 
 
@@ -383,13 +478,21 @@ def accuracy_vs_params(accuracy: pd.DataFrame, meta: pd.DataFrame, png: str, pdf
 # Fig. 4 and 7-10: breakdowns by BitLoad / BitDiversity
 # ---------------------------------------------------------------------------
 
-_BY_LABEL = {"bit_load": "BitLoad of the function", "target_diversity":
-             "BitDiversity of the target"}
+_BY_LABEL = {
+    "bit_load": "BitLoad of the function",
+    "target_diversity": "BitDiversity of the target",
+}
 
 
-def breakdown_comparison(breakdown: pd.DataFrame, by: str, models: Sequence[str], png: str,
-                         pdf: str, n_shots: int | None = None,
-                         trials: int | None = None) -> None:
+def breakdown_comparison(
+    breakdown: pd.DataFrame,
+    by: str,
+    models: Sequence[str],
+    png: str,
+    pdf: str,
+    n_shots: int | None = None,
+    trials: int | None = None,
+) -> None:
     """Accuracy against ``by`` (bit_load or target_diversity) for a few models at one n
     (paper Fig. 4: Qwen3-14B vs Evo2-40B at n = 128), with bootstrap SEs."""
     n = int(n_shots or breakdown["n_shots"].max())
@@ -406,13 +509,19 @@ def breakdown_comparison(breakdown: pd.DataFrame, by: str, models: Sequence[str]
         counts = b.groupby(by)["n_functions"].first()
         extra = "functions per level: " + ", ".join(f"{k}: {v}" for k, v in counts.items())
         mtxt = _with_trials(_m_from_counts(b["n_prompts"]) + " prompts per point", trials)
-        footnote(fig, list(models), [n], mtxt,
-                 extra + "; error bars: +-1 SE (cluster bootstrap)")
+        footnote(fig, list(models), [n], mtxt, extra + "; error bars: +-1 SE (cluster bootstrap)")
         _save(fig, png, pdf)
 
 
-def breakdown_heatmaps(breakdown: pd.DataFrame, by: str, models: Sequence[str], png: str,
-                       pdf: str, title: str = "", trials: int | None = None) -> None:
+def breakdown_heatmaps(
+    breakdown: pd.DataFrame,
+    by: str,
+    models: Sequence[str],
+    png: str,
+    pdf: str,
+    title: str = "",
+    trials: int | None = None,
+) -> None:
     """Accuracy by ``by`` (x) and n (y), one greyscale heatmap panel per model with the
     value printed in each cell (paper Figs. 7-10)."""
     models = [m for m in models if m in set(breakdown["model"])]
@@ -422,33 +531,42 @@ def breakdown_heatmaps(breakdown: pd.DataFrame, by: str, models: Sequence[str], 
     levels = sorted(breakdown[by].unique())
     ns = sorted(breakdown["n_shots"].unique())
     with plt.rc_context(RC):
-        fig, axes = plt.subplots(nrow, ncol, figsize=(FULL_WIDTH if ncol > 1 else COLUMN_WIDTH,
-                                                      0.25 * len(ns) * nrow + 0.9),
-                                 squeeze=False, layout="constrained")
+        fig, axes = plt.subplots(
+            nrow,
+            ncol,
+            figsize=(FULL_WIDTH if ncol > 1 else COLUMN_WIDTH, 0.25 * len(ns) * nrow + 0.9),
+            squeeze=False,
+            layout="constrained",
+        )
         im = None
         for ax, model in zip(axes.flat, models, strict=False):
             sub = breakdown[breakdown["model"] == model]
-            grid = (sub.pivot(index="n_shots", columns=by, values="accuracy")
-                    .reindex(index=ns, columns=levels))
+            grid = sub.pivot(index="n_shots", columns=by, values="accuracy").reindex(
+                index=ns, columns=levels
+            )
             im = _heat(ax, grid.to_numpy(float))
             ax.set_xticks(range(len(levels)), [str(v) for v in levels])
             ax.set_yticks(range(len(ns)), [str(v) for v in ns])
             ax.set_title(model, fontsize=6.5)
             ax.set_xlabel(_BY_LABEL.get(by, by), fontsize=6)
             ax.set_ylabel("n")
-        for ax in list(axes.flat)[len(models):]:
+        for ax in list(axes.flat)[len(models) :]:
             ax.axis("off")
         if title:
             fig.suptitle(title, fontsize=7.5)
         if im is not None:
             cb = fig.colorbar(im, ax=axes, shrink=0.6, pad=0.02)
             cb.set_label("accuracy (%)")
-            cb.ax.yaxis.set_major_formatter(
-                matplotlib.ticker.FuncFormatter(_pct_label))
-        footnote(fig, models, ns, _with_trials(_m_from_counts(breakdown["n_prompts"])
-                                                + " prompts per cell (varies)", trials),
-                 "cell: accuracy in % (mean over functions of per-function means); "
-                 "blank: no prompts")
+            cb.ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_pct_label))
+        footnote(
+            fig,
+            models,
+            ns,
+            _with_trials(
+                _m_from_counts(breakdown["n_prompts"]) + " prompts per cell (varies)", trials
+            ),
+            "cell: accuracy in % (mean over functions of per-function means); blank: no prompts",
+        )
         _save(fig, png, pdf)
 
 
@@ -456,8 +574,15 @@ def _heat(ax, grid: np.ndarray):
     im = ax.imshow(grid, cmap="Greys", vmin=0, vmax=1, aspect="auto", origin="lower")
     for (i, j), v in np.ndenumerate(grid):
         if np.isfinite(v):
-            ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=4.5,
-                    color="white" if v > 0.55 else "black")
+            ax.text(
+                j,
+                i,
+                f"{100 * v:.0f}",
+                ha="center",
+                va="center",
+                fontsize=4.5,
+                color="white" if v > 0.55 else "black",
+            )
     return im
 
 
@@ -466,8 +591,14 @@ def _heat(ax, grid: np.ndarray):
 # ---------------------------------------------------------------------------
 
 
-def loglinear_fits(accuracy: pd.DataFrame, fits: pd.DataFrame, meta: pd.DataFrame | None,
-                   png: str, pdf: str, n_functions: int | None = None) -> None:
+def loglinear_fits(
+    accuracy: pd.DataFrame,
+    fits: pd.DataFrame,
+    meta: pd.DataFrame | None,
+    png: str,
+    pdf: str,
+    n_functions: int | None = None,
+) -> None:
     """(a) accuracy vs log2 n with each model's fitted line a0 + a1 log2 n; (b, c) a0
     and a1 (+-SE) against parameters per family, when sizes are known (paper Fig. 5).
     p-values in the legend are the one-sided t-test of a1 > 0 of the 8-point fit."""
@@ -477,20 +608,31 @@ def loglinear_fits(accuracy: pd.DataFrame, fits: pd.DataFrame, meta: pd.DataFram
     sized = sized[sized["params"].notna() & ~sized["reference"].astype(bool)]
     panels = 3 if len(sized) else 1
     with plt.rc_context(RC):
-        fig, axes = plt.subplots(1, panels, figsize=(FULL_WIDTH if panels > 1 else COLUMN_WIDTH,
-                                                     2.4), squeeze=False)
+        fig, axes = plt.subplots(
+            1, panels, figsize=(FULL_WIDTH if panels > 1 else COLUMN_WIDTH, 2.4), squeeze=False
+        )
         ax = axes[0][0]
         ns = np.array(sorted(accuracy["n_shots"].unique()), float)
         for i, r in enumerate(fits.itertuples()):
             sub = accuracy[accuracy["model"] == r.model].sort_values("n_shots")
             st = style(i)
-            ax.plot(sub["n_shots"], sub["accuracy"], linestyle="none", marker=st["marker"],
-                    color=st["color"])
-            ax.plot(ns, r.a0 + r.a1 * np.log2(ns), linestyle=st["linestyle"], color=st["color"],
-                    label=f"{r.model}: a1 = {100 * r.a1:.1f} pp/doubling, p = {r.p_value:.1g}")
+            ax.plot(
+                sub["n_shots"],
+                sub["accuracy"],
+                linestyle="none",
+                marker=st["marker"],
+                color=st["color"],
+            )
+            ax.plot(
+                ns,
+                r.a0 + r.a1 * np.log2(ns),
+                linestyle=st["linestyle"],
+                color=st["color"],
+                label=f"{r.model}: a1 = {100 * r.a1:.1f} pp/doubling, p = {r.p_value:.1g}",
+            )
         _log2_axis(ax, ns)
         _pct_axis(ax)
-        ax.legend(frameon=False, fontsize=4.8, loc="lower right")
+        ax.legend(frameon=False, fontsize=4.8, loc="best")
         ax.set_title("(a) accuracy = a0 + a1 log2(n)")
         if panels > 1:
             for j, (coef, lab) in enumerate([("a0", "a0 (%)"), ("a1", "a1 (pp per doubling)")]):
@@ -507,9 +649,14 @@ def loglinear_fits(accuracy: pd.DataFrame, fits: pd.DataFrame, meta: pd.DataFram
                 ax.set_title(f"({'bc'[j]}) {coef} vs size")
                 ax.legend(frameon=False)
         sub = accuracy[accuracy["model"].isin(models)]
-        footnote(fig, models, sub["n_shots"], _m_text(sub, n_functions),
-                 "p: one-sided t-test a1 > 0 of the OLS fit over the shot counts (df = k-2); "
-                 "a1 error bars: +-1 SE of that fit")
+        footnote(
+            fig,
+            models,
+            sub["n_shots"],
+            _m_text(sub, n_functions),
+            "p: one-sided t-test a1 > 0 of the OLS fit over the shot counts (df = k-2); "
+            "a1 error bars: +-1 SE of that fit",
+        )
         _save(fig, png, pdf)
 
 
@@ -518,8 +665,13 @@ def loglinear_fits(accuracy: pd.DataFrame, fits: pd.DataFrame, meta: pd.DataFram
 # ---------------------------------------------------------------------------
 
 
-def mistakes_vs_shots(mistakes: pd.DataFrame, png: str, pdf: str,
-                      models: Sequence[str] | None = None, trials: int | None = None) -> None:
+def mistakes_vs_shots(
+    mistakes: pd.DataFrame,
+    png: str,
+    pdf: str,
+    models: Sequence[str] | None = None,
+    trials: int | None = None,
+) -> None:
     """Understandable mistakes vs n (paper Fig. 6): (a) share of all prompts, (b) share
     of the wrong answers that equal the query output of another function consistent
     with every demonstration."""
@@ -531,22 +683,35 @@ def mistakes_vs_shots(mistakes: pd.DataFrame, png: str, pdf: str,
             sub = mistakes[mistakes["model"] == model].sort_values("n_shots")
             axes[0].plot(sub["n_shots"], sub["share_of_prompts"], label=model, **style(i))
             axes[1].plot(sub["n_shots"], sub["share_of_errors"], label=model, **style(i))
-        for ax, lab in zip(axes, ["understandable mistakes (% of prompts)",
-                                  "understandable (% of wrong answers)"], strict=True):
+        for ax, lab in zip(
+            axes,
+            ["understandable mistakes (% of prompts)", "understandable (% of wrong answers)"],
+            strict=True,
+        ):
             _log2_axis(ax, mistakes["n_shots"])
             _pct_axis(ax, lab)
             ax.set_ylim(bottom=0)
         axes[0].legend(frameon=False, fontsize=5)
         sub = mistakes[mistakes["model"].isin(models)]
         mtxt = _with_trials(_m_from_counts(sub["n_prompts"]) + " prompts per point", trials)
-        footnote(fig, models, sub["n_shots"], mtxt,
-                 "understandable: a valid wrong answer equal to the query output of another of "
-                 "the 100 functions consistent with all demonstrations")
+        footnote(
+            fig,
+            models,
+            sub["n_shots"],
+            mtxt,
+            "understandable: a valid wrong answer equal to the query output of another of "
+            "the 100 functions consistent with all demonstrations",
+        )
         _save(fig, png, pdf)
 
 
-def diversity_zero(div0: pd.DataFrame, png: str, pdf: str,
-                   models: Sequence[str] | None = None, trials: int | None = None) -> None:
+def diversity_zero(
+    div0: pd.DataFrame,
+    png: str,
+    pdf: str,
+    models: Sequence[str] | None = None,
+    trials: int | None = None,
+) -> None:
     """Share of predictions with BitDiversity 0 (all-0 or all-1) vs n, per model, with
     the true share of such targets as a thick grey line (paper Fig. 11)."""
     models = list(models) if models is not None else list(pd.unique(div0["model"]))
@@ -557,21 +722,33 @@ def diversity_zero(div0: pd.DataFrame, png: str, pdf: str,
             sub = div0[div0["model"] == model].sort_values("n_shots")
             ax.plot(sub["n_shots"], sub["pred_share"], label=model, **style(i))
         true = div0[div0["model"].isin(models)].groupby("n_shots")["true_share"].mean()
-        ax.plot(true.index, true.values, color="0.7", linewidth=2.5, zorder=0,
-                label="true share (targets)")
+        ax.plot(
+            true.index,
+            true.values,
+            color="0.7",
+            linewidth=2.5,
+            zorder=0,
+            label="true share (targets)",
+        )
         _log2_axis(ax, div0["n_shots"])
         _pct_axis(ax, "predictions with BitDiversity 0 (%)")
         ax.set_ylim(bottom=0)
         ax.legend(frameon=False, fontsize=5)
         sub = div0[div0["model"].isin(models)]
         mtxt = _with_trials(_m_from_counts(sub["n_prompts"]) + " prompts per point", trials)
-        footnote(fig, models, sub["n_shots"], mtxt,
-                 "invalid predictions count as not BitDiversity 0")
+        footnote(
+            fig, models, sub["n_shots"], mtxt, "invalid predictions count as not BitDiversity 0"
+        )
         _save(fig, png, pdf)
 
 
-def task_heatmap(per_task: pd.DataFrame, png: str, pdf: str, n_shots: int | None = None,
-                 models: Sequence[str] | None = None) -> None:
+def task_heatmap(
+    per_task: pd.DataFrame,
+    png: str,
+    pdf: str,
+    n_shots: int | None = None,
+    models: Sequence[str] | None = None,
+) -> None:
     """Per-task accuracy at one n (default the largest): functions (rows, in the
     table's order) x models (columns), greyscale with values printed."""
     n = int(n_shots or per_task["n_shots"].max())
@@ -579,39 +756,51 @@ def task_heatmap(per_task: pd.DataFrame, png: str, pdf: str, n_shots: int | None
     models = list(models) if models is not None else list(pd.unique(t["model"]))
     models = [m for m in models if m in set(t["model"])]
     funcs = list(pd.unique(t["function"]))
-    grid = (t.pivot(index="function", columns="model", values="accuracy")
-            .reindex(index=funcs, columns=models).to_numpy(float))
+    grid = (
+        t.pivot(index="function", columns="model", values="accuracy")
+        .reindex(index=funcs, columns=models)
+        .to_numpy(float)
+    )
     with plt.rc_context(RC):
         h = 0.11 * len(funcs) + 1.2
-        fig, ax = plt.subplots(figsize=(min(FULL_WIDTH, 1.6 + 0.45 * len(models)), h),
-                               layout="constrained")
+        fig, ax = plt.subplots(
+            figsize=(min(FULL_WIDTH, 1.6 + 0.45 * len(models)), h), layout="constrained"
+        )
         im = _heat(ax, grid)
         ax.invert_yaxis()
-        ax.set_xticks(range(len(models)), models, rotation=45, ha="left",
-                      rotation_mode="anchor")
+        ax.set_xticks(range(len(models)), models, rotation=45, ha="left", rotation_mode="anchor")
         ax.set_yticks(range(len(funcs)), funcs, fontsize=4.2)
         ax.xaxis.tick_top()
         ax.tick_params(axis="x", labelsize=5.5)
         cb = fig.colorbar(im, ax=ax, shrink=0.3, pad=0.02)
         cb.set_label("accuracy (%)")
-        cb.ax.yaxis.set_major_formatter(
-            matplotlib.ticker.FuncFormatter(_pct_label))
-        footnote(fig, models, [n], _m_from_counts(t["n_trials"]) + " trials per cell",
-                 f"{len(funcs)} functions; per-cell Wilson intervals in per_task.tsv")
+        cb.ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_pct_label))
+        footnote(
+            fig,
+            models,
+            [n],
+            _m_from_counts(t["n_trials"]) + " trials per cell",
+            f"{len(funcs)} functions; per-cell Wilson intervals in per_task.tsv",
+        )
         _save(fig, png, pdf)
 
 
-def paired_differences(paired: pd.DataFrame, png: str, pdf: str,
-                       pairs: Sequence[Sequence[str]] | None = None,
-                       trials: int | None = None) -> None:
+def paired_differences(
+    paired: pd.DataFrame,
+    png: str,
+    pdf: str,
+    pairs: Sequence[Sequence[str]] | None = None,
+    trials: int | None = None,
+) -> None:
     """Accuracy difference A - B vs n on shared prompts with paired cluster bootstrap
     CIs, one line per pair: ``pairs`` when given (a pair stored as (B, A) is drawn
     negated), else the first 8 pairs of the table."""
     have = set(paired[["model_a", "model_b"]].itertuples(index=False, name=None))
     wanted = [tuple(p) for p in pairs or [] if tuple(p) in have or tuple(p)[::-1] in have]
     if not wanted:
-        wanted = list(pd.unique(pd.Series(list(zip(paired["model_a"], paired["model_b"],
-                                                   strict=True)))))[:8]
+        wanted = list(
+            pd.unique(pd.Series(list(zip(paired["model_a"], paired["model_b"], strict=True))))
+        )[:8]
     with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, COLUMN_WIDTH * 0.72))
         for i, (a, b) in enumerate(wanted):
@@ -623,22 +812,27 @@ def paired_differences(paired: pd.DataFrame, png: str, pdf: str,
             d = sign * sub["difference"]
             lo, hi = (-sub["ci_hi"], -sub["ci_lo"]) if flip else (sub["ci_lo"], sub["ci_hi"])
             jitter = 2 ** ((i - (len(wanted) - 1) / 2) * 0.04)
-            ax.errorbar(sub["n_shots"] * jitter, d, yerr=[d - lo, hi - d], label=f"{a} - {b}",
-                        **style(i))
+            ax.errorbar(
+                sub["n_shots"] * jitter, d, yerr=[d - lo, hi - d], label=f"{a} - {b}", **style(i)
+            )
         ax.axhline(0, color="0.6", linewidth=0.6)
         _log2_axis(ax, paired["n_shots"])
         _pct_axis(ax, "accuracy difference (pp)")
         ax.legend(frameon=False, fontsize=5)
         models = list(dict.fromkeys(m for p in wanted for m in p))
-        footnote(fig, models, paired["n_shots"],
-                 _with_trials(_m_from_counts(paired["n_pairs"]) + " paired prompts per point",
-                              trials),
-                 "error bars: 95% paired two-stage cluster bootstrap CI")
+        footnote(
+            fig,
+            models,
+            paired["n_shots"],
+            _with_trials(_m_from_counts(paired["n_pairs"]) + " paired prompts per point", trials),
+            "error bars: 95% paired two-stage cluster bootstrap CI",
+        )
         _save(fig, png, pdf)
 
 
-def task_comparison(per_task: pd.DataFrame, models: Sequence[str], png: str, pdf: str,
-                    n_shots: int | None = None) -> None:
+def task_comparison(
+    per_task: pd.DataFrame, models: Sequence[str], png: str, pdf: str, n_shots: int | None = None
+) -> None:
     """Per-task accuracy of two models at one n (default the largest) against each
     other, one point per function (size = how many functions share the point), with the
     diagonal; the footnote gives a two-sided sign test over the tasks where they differ
@@ -655,21 +849,34 @@ def task_comparison(per_task: pd.DataFrame, models: Sequence[str], png: str, pdf
     with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(COLUMN_WIDTH * 0.85, COLUMN_WIDTH * 0.85))
         ax.plot([0, 1], [0, 1], color="0.6", linewidth=0.6, linestyle="--")
-        ax.scatter(pts[a], pts[b], s=6 + 10 * pts["k"], facecolor="0.3", edgecolor="black",
-                   linewidth=0.4, alpha=0.8)
+        ax.scatter(
+            pts[a],
+            pts[b],
+            s=6 + 10 * pts["k"],
+            facecolor="0.3",
+            edgecolor="black",
+            linewidth=0.4,
+            alpha=0.8,
+        )
         for r in pts[pts["k"] > 1].itertuples(index=False):
-            ax.annotate(str(r.k), (r[0], r[1]), fontsize=4.5, ha="center", va="center",
-                        color="white")
+            ax.annotate(
+                str(r.k), (r[0], r[1]), fontsize=4.5, ha="center", va="center", color="white"
+            )
         ax.set_xlim(-0.05, 1.05)
         ax.set_ylim(-0.05, 1.05)
         ax.set_aspect("equal")
         _pct_axis(ax, f"{b}: task accuracy at n = {n} (%)")
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_pct_label))
         ax.set_xlabel(f"{a}: task accuracy at n = {n} (%)")
-        footnote(fig, [a, b], [n], _m_from_counts(t["n_trials"]) + " trials per task",
-                 f"{len(wide)} tasks; {a} higher on {wins_a}, {b} on {wins_b}, tied "
-                 f"{len(wide) - wins_a - wins_b}; two-sided sign test p = {p:.2g}; "
-                 "point size/number: tasks at that point")
+        footnote(
+            fig,
+            [a, b],
+            [n],
+            _m_from_counts(t["n_trials"]) + " trials per task",
+            f"{len(wide)} tasks; {a} higher on {wins_a}, {b} on {wins_b}, tied "
+            f"{len(wide) - wins_a - wins_b}; two-sided sign test p = {p:.2g}; "
+            "point size/number: tasks at that point",
+        )
         _save(fig, png, pdf)
 
 
@@ -701,8 +908,9 @@ def safe_name(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in str(text))
 
 
-def figure_plan(models: Sequence[dict], figures_cfg: dict | None = None,
-                shots: Sequence[int] = (1,)) -> dict[str, dict]:
+def figure_plan(
+    models: Sequence[dict], figures_cfg: dict | None = None, shots: Sequence[int] = (1,)
+) -> dict[str, dict]:
     """The figures a config gets: ``{file stem: {"kind", "models", ...}}``. A figure
     appears only when the config holds the models it needs (e.g. Fig. 2c needs two
     families with sizes, Fig. 3 a family with two sized models)."""
@@ -719,15 +927,24 @@ def figure_plan(models: Sequence[dict], figures_cfg: dict | None = None,
     for fam in fams:
         ms = list(meta[meta["family"] == fam]["model"])
         plan[f"fig2_accuracy_{safe_name(fam)}"] = {
-            "kind": "family", "family": fam, "models": ms + [b for b in [baseline] if b in ref]}
+            "kind": "family",
+            "family": fam,
+            "models": ms + [b for b in [baseline] if b in ref],
+        }
     pairs = [tuple(p) for p in cfg.get("pairs", [])] or size_matched_pairs(meta)
     pairs = [p for p in pairs if all(m in names for m in p)]
     if pairs:
-        plan["fig2c_size_matched"] = {"kind": "pairs", "pairs": [list(p) for p in pairs],
-                                      "models": [m for p in pairs for m in p]}
+        plan["fig2c_size_matched"] = {
+            "kind": "pairs",
+            "pairs": [list(p) for p in pairs],
+            "models": [m for p in pairs for m in p],
+        }
     if fams:
-        plan["fig2d_family_means"] = {"kind": "family_means", "models": nonref + ref,
-                                      "baseline": baseline}
+        plan["fig2d_family_means"] = {
+            "kind": "family_means",
+            "models": nonref + ref,
+            "baseline": baseline,
+        }
     sized = meta[~meta["reference"] & meta["params"].notna() & meta["family"].notna()]
     if (sized.groupby("family").size() >= 2).any():
         plan["fig3_accuracy_vs_params"] = {"kind": "params", "models": list(sized["model"])}
@@ -743,22 +960,39 @@ def figure_plan(models: Sequence[dict], figures_cfg: dict | None = None,
     if ref:
         groups.append(("reference", ref))
     for fam, ms in groups:
-        plan[f"fig7-10_bitload_{safe_name(fam)}"] = {"kind": "breakdown_bitload", "models": ms,
-                                                     "family": fam}
-        plan[f"fig7-10_diversity_{safe_name(fam)}"] = {"kind": "breakdown_diversity",
-                                                       "models": ms, "family": fam}
+        plan[f"fig7-10_bitload_{safe_name(fam)}"] = {
+            "kind": "breakdown_bitload",
+            "models": ms,
+            "family": fam,
+        }
+        plan[f"fig7-10_diversity_{safe_name(fam)}"] = {
+            "kind": "breakdown_diversity",
+            "models": ms,
+            "family": fam,
+        }
     plan["fig11_diversity_zero"] = {"kind": "diversity_zero", "models": names}
     plan["task_heatmap"] = {"kind": "task_heatmap", "models": nonref + ref}
     if len(names) >= 2:
-        plan["paired_differences"] = {"kind": "paired", "models": names,
-                                      "pairs": [list(p) for p in pairs]}
+        plan["paired_differences"] = {
+            "kind": "paired",
+            "models": names,
+            "pairs": [list(p) for p in pairs],
+        }
     return plan
 
 
-def draw(stem: str, entry: dict, tables: dict[str, pd.DataFrame], png: str, pdf: str,
-         meta: pd.DataFrame | None = None, reference: pd.DataFrame | None = None,
-         reference_map: dict | None = None, n_functions: int | None = None,
-         trials: int | None = None) -> None:
+def draw(
+    stem: str,
+    entry: dict,
+    tables: dict[str, pd.DataFrame],
+    png: str,
+    pdf: str,
+    meta: pd.DataFrame | None = None,
+    reference: pd.DataFrame | None = None,
+    reference_map: dict | None = None,
+    n_functions: int | None = None,
+    trials: int | None = None,
+) -> None:
     """Draw one figure of :func:`figure_plan` from the result tables it needs
     (``tables[name]`` for the names in ``KIND_TABLES[entry["kind"]]``)."""
     kind = entry["kind"]
@@ -766,21 +1000,36 @@ def draw(stem: str, entry: dict, tables: dict[str, pd.DataFrame], png: str, pdf:
     meta = _meta_frame(meta, models or [])
     t = tables
     if kind == "accuracy":
-        accuracy_vs_shots(t["accuracy"], png, pdf, reference=reference, models=models,
-                          reference_map=reference_map, n_functions=n_functions,
-                          title="Accuracy vs demonstrations")
+        accuracy_vs_shots(
+            t["accuracy"],
+            png,
+            pdf,
+            reference=reference,
+            models=models,
+            reference_map=reference_map,
+            n_functions=n_functions,
+            title="Accuracy vs demonstrations",
+        )
     elif kind == "family":
-        accuracy_vs_shots(t["accuracy"], png, pdf, reference=reference, models=models,
-                          reference_map=reference_map, n_functions=n_functions,
-                          baseline=entry.get("baseline", "mode"),
-                          title=f"{entry['family']}: accuracy vs demonstrations")
+        accuracy_vs_shots(
+            t["accuracy"],
+            png,
+            pdf,
+            reference=reference,
+            models=models,
+            reference_map=reference_map,
+            n_functions=n_functions,
+            baseline=entry.get("baseline", "mode"),
+            title=f"{entry['family']}: accuracy vs demonstrations",
+        )
     elif kind == "pairs":
         pairs_vs_shots(t["accuracy"], entry["pairs"], png, pdf, n_functions)
     elif kind == "family_means":
         family_means(t["accuracy"], meta, png, pdf, entry.get("baseline", "mode"), n_functions)
     elif kind == "params":
-        accuracy_vs_params(t["accuracy"], meta, png, pdf, scaling=t.get("scaling"),
-                           n_functions=n_functions)
+        accuracy_vs_params(
+            t["accuracy"], meta, png, pdf, scaling=t.get("scaling"), n_functions=n_functions
+        )
     elif kind == "bitload_compare":
         breakdown_comparison(t["bitload"], "bit_load", models, png, pdf, trials=trials)
     elif kind == "fits":
@@ -790,13 +1039,25 @@ def draw(stem: str, entry: dict, tables: dict[str, pd.DataFrame], png: str, pdf:
     elif kind == "mistakes":
         mistakes_vs_shots(t["mistakes"], png, pdf, models, trials)
     elif kind == "breakdown_bitload":
-        breakdown_heatmaps(t["bitload"], "bit_load", models, png, pdf,
-                           title=f"{entry.get('family', '')}: accuracy by BitLoad and n",
-                           trials=trials)
+        breakdown_heatmaps(
+            t["bitload"],
+            "bit_load",
+            models,
+            png,
+            pdf,
+            title=f"{entry.get('family', '')}: accuracy by BitLoad and n",
+            trials=trials,
+        )
     elif kind == "breakdown_diversity":
-        breakdown_heatmaps(t["target_diversity"], "target_diversity", models, png, pdf,
-                           title=f"{entry.get('family', '')}: accuracy by target BitDiversity "
-                                 "and n", trials=trials)
+        breakdown_heatmaps(
+            t["target_diversity"],
+            "target_diversity",
+            models,
+            png,
+            pdf,
+            title=f"{entry.get('family', '')}: accuracy by target BitDiversity and n",
+            trials=trials,
+        )
     elif kind == "diversity_zero":
         diversity_zero(t["diversity_zero"], png, pdf, models, trials)
     elif kind == "task_heatmap":
@@ -819,5 +1080,5 @@ def plan_choices(plan: dict[str, dict], prefix: str) -> str:
     when none is planned)."""
     import re
 
-    vals = [s[len(prefix):] for s in plan if s.startswith(prefix)]
+    vals = [s[len(prefix) :] for s in plan if s.startswith(prefix)]
     return "|".join(re.escape(v) for v in vals) or "$^"

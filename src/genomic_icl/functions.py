@@ -175,9 +175,7 @@ def _table(name: str, constant: int) -> np.ndarray:
 @cache
 def _bit_load(name: str) -> int:
     table = get_function(name).table()
-    return sum(
-        bool((table != table[bits.ALL_INPUTS ^ (1 << (7 - i))]).any()) for i in range(8)
-    )
+    return sum(bool((table != table[bits.ALL_INPUTS ^ (1 << (7 - i))]).any()) for i in range(8))
 
 
 @cache

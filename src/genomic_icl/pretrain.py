@@ -25,7 +25,7 @@ import math
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,17 @@ import numpy as np
 from genomic_icl import corpus as corpus_mod
 
 GENOMIC_ALPHABET = "ACGT"
-LOSS_COLUMNS = ("step", "phase", "context", "batch", "tokens", "lr", "loss", "copy_loss", "elapsed_s")
+LOSS_COLUMNS = (
+    "step",
+    "phase",
+    "context",
+    "batch",
+    "tokens",
+    "lr",
+    "loss",
+    "copy_loss",
+    "elapsed_s",
+)
 PROBE_UNIT = 64  # the copy probe: random 64-mers repeated twice
 
 
@@ -179,8 +189,13 @@ class WindowSampler:
     """Random windows of the corpus as token ids; the batch of a step depends only on
     (seed, step)."""
 
-    def __init__(self, chromosomes: Sequence[np.ndarray], token_ids: Sequence[int], seed: int,
-                 revcomp_prob: float):
+    def __init__(
+        self,
+        chromosomes: Sequence[np.ndarray],
+        token_ids: Sequence[int],
+        seed: int,
+        revcomp_prob: float,
+    ):
         self.chroms = [np.asarray(c, dtype=np.uint8) for c in chromosomes]
         if not self.chroms:
             raise ValueError("empty corpus")
@@ -207,7 +222,9 @@ class WindowSampler:
         return out
 
 
-def copy_probe_batch(token_ids: Sequence[int], batch: int = 8, unit: int = PROBE_UNIT) -> np.ndarray:
+def copy_probe_batch(
+    token_ids: Sequence[int], batch: int = 8, unit: int = PROBE_UNIT
+) -> np.ndarray:
     """Fixed uniformly random ``unit``-mers each followed by an exact copy of itself.
 
     The loss on the second copy (``copy_loss``) falls far below ln 4 only once the
@@ -224,16 +241,19 @@ def copy_loss(model, probe, amp) -> float:
 
     was_training = model.training
     model.eval()
-    with torch.no_grad(), torch.autocast(probe.device.type, dtype=amp or torch.float32,
-                                         enabled=amp is not None):
+    with (
+        torch.no_grad(),
+        torch.autocast(probe.device.type, dtype=amp or torch.float32, enabled=amp is not None),
+    ):
         logits = model(input_ids=probe).logits.float()
     if was_training:
         model.train()
     unit = probe.shape[1] // 2
     pred = logits[:, unit:-1]
     target = probe[:, unit + 1 :]
-    return float(torch.nn.functional.cross_entropy(pred.reshape(-1, pred.shape[-1]),
-                                                   target.reshape(-1)))
+    return float(
+        torch.nn.functional.cross_entropy(pred.reshape(-1, pred.shape[-1]), target.reshape(-1))
+    )
 
 
 def lr_at(step: int, tr: TrainingRecipe) -> float:
@@ -321,7 +341,10 @@ def pretrain(
     for name, p in model.named_parameters():
         (decay if p.ndim >= 2 and "embed" not in name else no_decay).append(p)
     opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": tr.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        [
+            {"params": decay, "weight_decay": tr.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
         lr=tr.lr,
         betas=(0.9, tr.beta2),
     )
@@ -336,6 +359,9 @@ def pretrain(
             opt.load_state_dict(state["optimizer"])
             step, rows, elapsed0 = state["step"], state["rows"], state["elapsed_s"]
             tokens = rows[-1]["tokens"] if rows else 0
+            print(f"resuming from step {step} ({state_path})", flush=True)
+        else:
+            print(f"ignoring {state_path}: it belongs to another recipe", flush=True)
 
     def checkpoint() -> None:
         _atomic_torch_save(
@@ -353,8 +379,14 @@ def pretrain(
     model.train()
     t0 = time.perf_counter()
     total = tr.total_steps
-    bar = tqdm(total=total, initial=step, disable=not progress, desc="pretrain", unit="step",
-               mininterval=2.0)
+    bar = tqdm(
+        total=total,
+        initial=step,
+        disable=not progress,
+        desc="pretrain",
+        unit="step",
+        mininterval=2.0,
+    )
     while step < total:
         phase_idx, phase = phase_at(step, tr)
         x = torch.from_numpy(sampler.batch(step, phase.batch, phase.context)).to(device)
@@ -425,8 +457,9 @@ def pretrain(
 # --------------------------------------------------------------------------- figure
 
 
-def plot_loss(loss_tsv: str | Path, png: str | Path, pdf: str | Path | None = None,
-              title: str | None = None) -> None:
+def plot_loss(
+    loss_tsv: str | Path, png: str | Path, pdf: str | Path | None = None, title: str | None = None
+) -> None:
     """Training loss (nats per nucleotide) against step, with phase boundaries."""
     import matplotlib
 
@@ -441,14 +474,29 @@ def plot_loss(loss_tsv: str | Path, png: str | Path, pdf: str | Path | None = No
     ax.plot(df["step"], smooth, lw=1.6, color="C0", label="running mean (25 steps)")
     probe = df.dropna(subset=["copy_loss"])
     if len(probe):
-        ax.plot(probe["step"], probe["copy_loss"], "o-", ms=3, lw=1, color="C2",
-                label="copy probe (2nd copy of random 64-mers)")
+        ax.plot(
+            probe["step"],
+            probe["copy_loss"],
+            "o-",
+            ms=3,
+            lw=1,
+            color="C2",
+            label="copy probe (2nd copy of random 64-mers)",
+        )
     ax.axhline(math.log(4), color="grey", ls="--", lw=0.8, label="uniform over ACGT (ln 4)")
     for _, g in df.groupby("phase"):
         if g["step"].min() > 1:
             ax.axvline(g["step"].min() - 0.5, color="C3", ls=":", lw=1)
-            ax.text(g["step"].min(), ax.get_ylim()[1], f" context {int(g['context'].iloc[0])}",
-                    va="top", ha="left", fontsize=8, color="C3")
+            ax.text(
+                g["step"].min(),
+                0.02,
+                f" context {int(g['context'].iloc[0])}",
+                transform=ax.get_xaxis_transform(),
+                va="bottom",
+                ha="left",
+                fontsize=8,
+                color="C3",
+            )
     ax.set_xlabel("training step")
     ax.set_ylabel("next-nucleotide loss (nats)")
     ax.set_title(title or "Pretraining loss")

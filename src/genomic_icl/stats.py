@@ -20,7 +20,6 @@ Conventions
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,6 +27,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
+
+from genomic_icl.prompts import name_key
 
 __all__ = [
     "stable_key",
@@ -63,14 +64,12 @@ KEY = ["function", "n_shots", "trial"]
 
 
 def stable_key(label: str | int) -> int:
-    """A 64-bit integer for ``label`` that is the same on every machine and run.
-
-    Integers pass through unchanged; strings go through BLAKE2b (Python's ``hash``
-    is salted per process and must never be used for seeds)."""
+    """A 64-bit integer for ``label`` that is the same on every machine and run:
+    integers pass through, strings go through :func:`genomic_icl.prompts.name_key`
+    (Python's ``hash`` is salted per process and must never seed anything)."""
     if isinstance(label, (int, np.integer)):
         return int(label)
-    digest = hashlib.blake2b(str(label).encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
+    return name_key(str(label))
 
 
 def bootstrap_seed(seed: int, *labels: str | int) -> np.random.SeedSequence:
@@ -117,7 +116,10 @@ def _resampled_means(
 
 
 def _grouped_discrete_bootstrap(
-    parts: list[np.ndarray], sizes: np.ndarray, levels: np.ndarray, replicates: int,
+    parts: list[np.ndarray],
+    sizes: np.ndarray,
+    levels: np.ndarray,
+    replicates: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """The two-stage bootstrap for values with few distinct levels, exactly.
@@ -277,8 +279,16 @@ def _ols(x: np.ndarray, y: np.ndarray) -> dict:
     x = np.asarray(x, float)
     y = np.asarray(y, float)
     k = len(x)
-    out = {"a0": np.nan, "a1": np.nan, "a1_se": np.nan, "t": np.nan, "df": k - 2,
-           "p_value": np.nan, "r2": np.nan, "k": k}
+    out = {
+        "a0": np.nan,
+        "a1": np.nan,
+        "a1_se": np.nan,
+        "t": np.nan,
+        "df": k - 2,
+        "p_value": np.nan,
+        "r2": np.nan,
+        "k": k,
+    }
     if k < 2 or np.ptp(x) == 0:
         return out
     xm, ym = x.mean(), y.mean()
@@ -356,8 +366,16 @@ def fits_vs_size(fits: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
             )
     return pd.DataFrame(
         rows,
-        columns=["family", "coefficient", "n_models", "models", "slope_per_decade",
-                 "slope_se", "p_value", "test"],
+        columns=[
+            "family",
+            "coefficient",
+            "n_models",
+            "models",
+            "slope_per_decade",
+            "slope_se",
+            "p_value",
+            "test",
+        ],
     )
 
 
@@ -388,8 +406,16 @@ def clustered_ols(y: np.ndarray, x: np.ndarray, clusters: np.ndarray) -> dict:
     se = float(np.sqrt(v[1, 1])) if np.isfinite(v[1, 1]) else np.nan
     t = beta[1] / se if se and se > 0 else np.nan
     p = float(sps.t.sf(t, g - 1)) if np.isfinite(t) and g > 1 else np.nan
-    return {"a0": float(beta[0]), "a1": float(beta[1]), "a1_se": se, "t": t,
-            "df": g - 1, "p_value": p, "n_obs": n, "n_clusters": g}
+    return {
+        "a0": float(beta[0]),
+        "a1": float(beta[1]),
+        "a1_se": se,
+        "t": t,
+        "df": g - 1,
+        "p_value": p,
+        "n_obs": n,
+        "n_clusters": g,
+    }
 
 
 CLUSTERED_TEST = (
@@ -417,8 +443,16 @@ def clustered_fit_table(scored: pd.DataFrame) -> pd.DataFrame:
         y = sub["correct"].to_numpy(float)
         x = np.log2(sub["n_shots"].to_numpy(float))
         if len(np.unique(x)) < 2:
-            fit = {"a0": np.nan, "a1": np.nan, "a1_se": np.nan, "t": np.nan, "df": np.nan,
-                   "p_value": np.nan, "n_obs": len(sub), "n_clusters": sub["function"].nunique()}
+            fit = {
+                "a0": np.nan,
+                "a1": np.nan,
+                "a1_se": np.nan,
+                "t": np.nan,
+                "df": np.nan,
+                "p_value": np.nan,
+                "n_obs": len(sub),
+                "n_clusters": sub["function"].nunique(),
+            }
         elif np.allclose(w, 1.0):
             fit = clustered_ols(y, x, sub["function"].to_numpy())
         else:
@@ -426,8 +460,7 @@ def clustered_fit_table(scored: pd.DataFrame) -> pd.DataFrame:
         rows.append({"model": model, **fit, "test": CLUSTERED_TEST})
     return pd.DataFrame(
         rows,
-        columns=["model", "a0", "a1", "a1_se", "t", "df", "p_value", "n_obs", "n_clusters",
-                 "test"],
+        columns=["model", "a0", "a1", "a1_se", "t", "df", "p_value", "n_obs", "n_clusters", "test"],
     )
 
 
@@ -446,8 +479,16 @@ def _clustered_wls(y, x, sw, clusters) -> dict:
     se = float(np.sqrt(v[1, 1]))
     t = beta[1] / se if se > 0 else np.nan
     p = float(sps.t.sf(t, g - 1)) if np.isfinite(t) else np.nan
-    return {"a0": float(beta[0]), "a1": float(beta[1]), "a1_se": se, "t": t, "df": g - 1,
-            "p_value": p, "n_obs": n, "n_clusters": g}
+    return {
+        "a0": float(beta[0]),
+        "a1": float(beta[1]),
+        "a1_se": se,
+        "t": t,
+        "df": g - 1,
+        "p_value": p,
+        "n_obs": n,
+        "n_clusters": g,
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -462,8 +503,18 @@ def vs_baseline_table(
 
     z = (P(M,n) - P(B,n)) / sqrt(se_M^2 + se_B^2) with the bootstrap SEs;
     p = 1 - Phi(z); ``significant`` is p < alpha. Empty when the baseline is absent."""
-    cols = ["model", "n_shots", "accuracy", "baseline", "baseline_accuracy", "difference",
-            "z", "p_value", "significant", "test"]
+    cols = [
+        "model",
+        "n_shots",
+        "accuracy",
+        "baseline",
+        "baseline_accuracy",
+        "difference",
+        "z",
+        "p_value",
+        "significant",
+        "test",
+    ]
     if baseline not in set(accuracy["model"]):
         return pd.DataFrame(columns=cols)
     base = accuracy[accuracy["model"] == baseline].set_index("n_shots")
@@ -474,12 +525,19 @@ def vs_baseline_table(
         b = base.loc[r.n_shots]
         z, p = z_test(r.accuracy, r.se, b["accuracy"], b["se"])
         rows.append(
-            {"model": r.model, "n_shots": r.n_shots, "accuracy": r.accuracy,
-             "baseline": baseline, "baseline_accuracy": b["accuracy"],
-             "difference": r.accuracy - b["accuracy"], "z": z, "p_value": p,
-             "significant": bool(p < alpha) if np.isfinite(p) else False,
-             "test": f"one-sided z-test (bootstrap SEs), H1: accuracy > {baseline}, "
-                     f"alpha = {alpha}"}
+            {
+                "model": r.model,
+                "n_shots": r.n_shots,
+                "accuracy": r.accuracy,
+                "baseline": baseline,
+                "baseline_accuracy": b["accuracy"],
+                "difference": r.accuracy - b["accuracy"],
+                "z": z,
+                "p_value": p,
+                "significant": bool(p < alpha) if np.isfinite(p) else False,
+                "test": f"one-sided z-test (bootstrap SEs), H1: accuracy > {baseline}, "
+                f"alpha = {alpha}",
+            }
         )
     return pd.DataFrame(rows, columns=cols)
 
@@ -532,20 +590,41 @@ def scaling_table(accuracy: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
             lo, hi = sub.iloc[0], sub.iloc[-1]
             z, pz = z_test(hi["accuracy"], hi["se"], lo["accuracy"], lo["se"])
             rows.append(
-                {"family": fam, "n_shots": int(n), "n_models": len(sub),
-                 "models": ",".join(sub["model"]), "slope_per_decade": fit["a1"],
-                 "slope_se": fit["a1_se"], "t": fit["t"], "df": fit["df"],
-                 "p_value": fit["p_value"],
-                 "largest_minus_smallest": hi["accuracy"] - lo["accuracy"], "z": z,
-                 "p_value_z": pz,
-                 "test": "p_value: OLS of accuracy on log10(params), one-sided t-test "
-                         "slope > 0, df = k-2; p_value_z: one-sided z-test largest > "
-                         "smallest with bootstrap SEs"}
+                {
+                    "family": fam,
+                    "n_shots": int(n),
+                    "n_models": len(sub),
+                    "models": ",".join(sub["model"]),
+                    "slope_per_decade": fit["a1"],
+                    "slope_se": fit["a1_se"],
+                    "t": fit["t"],
+                    "df": fit["df"],
+                    "p_value": fit["p_value"],
+                    "largest_minus_smallest": hi["accuracy"] - lo["accuracy"],
+                    "z": z,
+                    "p_value_z": pz,
+                    "test": "p_value: OLS of accuracy on log10(params), one-sided t-test "
+                    "slope > 0, df = k-2; p_value_z: one-sided z-test largest > "
+                    "smallest with bootstrap SEs",
+                }
             )
     return pd.DataFrame(
         rows,
-        columns=["family", "n_shots", "n_models", "models", "slope_per_decade", "slope_se",
-                 "t", "df", "p_value", "largest_minus_smallest", "z", "p_value_z", "test"],
+        columns=[
+            "family",
+            "n_shots",
+            "n_models",
+            "models",
+            "slope_per_decade",
+            "slope_se",
+            "t",
+            "df",
+            "p_value",
+            "largest_minus_smallest",
+            "z",
+            "p_value_z",
+            "test",
+        ],
     )
 
 
@@ -569,16 +648,28 @@ def breakdown_table(
         y = cell["correct"].to_numpy(float)
         f = cell["function"].to_numpy()
         rows.append(
-            {"model": model, "n_shots": int(n), by: int(level), "accuracy": cluster_mean(y, f),
-             "se": cluster_bootstrap_se(y, f, replicates,
-                                        bootstrap_seed(seed, model, int(n), by, int(level))),
-             "n_functions": int(pd.Series(f).nunique()), "n_prompts": len(cell)}
+            {
+                "model": model,
+                "n_shots": int(n),
+                by: int(level),
+                "accuracy": cluster_mean(y, f),
+                "se": cluster_bootstrap_se(
+                    y, f, replicates, bootstrap_seed(seed, model, int(n), by, int(level))
+                ),
+                "n_functions": int(pd.Series(f).nunique()),
+                "n_prompts": len(cell),
+            }
         )
-    out = pd.DataFrame(rows, columns=["model", "n_shots", by, "accuracy", "se", "n_functions",
-                                      "n_prompts"])
+    out = pd.DataFrame(
+        rows, columns=["model", "n_shots", by, "accuracy", "se", "n_functions", "n_prompts"]
+    )
     order = {m: i for i, m in enumerate(_models_in_order(scored))}
-    return (out.assign(_o=out["model"].map(order)).sort_values(["_o", "n_shots", by])
-            .drop(columns="_o").reset_index(drop=True))
+    return (
+        out.assign(_o=out["model"].map(order))
+        .sort_values(["_o", "n_shots", by])
+        .drop(columns="_o")
+        .reset_index(drop=True)
+    )
 
 
 def wilson_interval(
@@ -603,16 +694,30 @@ def per_task_table(scored: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     cols = {"category": "first"} if "category" in scored else {}
     if "bit_load" in scored:
         cols["bit_load"] = "first"
-    g = scored.groupby(["model", "n_shots", "function"], sort=False).agg(
-        n_trials=("correct", "size"), n_correct=("correct", "sum"),
-        **{c: (c, how) for c, how in cols.items()}
-    ).reset_index()
+    g = (
+        scored.groupby(["model", "n_shots", "function"], sort=False)
+        .agg(
+            n_trials=("correct", "size"),
+            n_correct=("correct", "sum"),
+            **{c: (c, how) for c, how in cols.items()},
+        )
+        .reset_index()
+    )
     g["n_correct"] = g["n_correct"].astype(int)
     g["accuracy"] = g["n_correct"] / g["n_trials"]
     lo, hi = wilson_interval(g["n_correct"], g["n_trials"], alpha)
     g["wilson_lo"], g["wilson_hi"] = lo, hi
-    order = ["model", "n_shots", "function", *cols, "n_trials", "n_correct", "accuracy",
-             "wilson_lo", "wilson_hi"]
+    order = [
+        "model",
+        "n_shots",
+        "function",
+        *cols,
+        "n_trials",
+        "n_correct",
+        "accuracy",
+        "wilson_lo",
+        "wilson_hi",
+    ]
     return g[order]
 
 
@@ -688,15 +793,23 @@ def mistakes_table(scored: pd.DataFrame) -> pd.DataFrame:
     share_of_prompts, share_of_errors (understandable / wrong)."""
     u = understandable_mistakes(scored)
     df = scored.assign(_u=u, _w=~scored["correct"].astype(bool), _inv=scored["pred_bits"] < 0)
-    g = df.groupby(["model", "n_shots"], sort=False).agg(
-        n_prompts=("_u", "size"), n_wrong=("_w", "sum"), n_invalid=("_inv", "sum"),
-        n_understandable=("_u", "sum")).reset_index()
+    g = (
+        df.groupby(["model", "n_shots"], sort=False)
+        .agg(
+            n_prompts=("_u", "size"),
+            n_wrong=("_w", "sum"),
+            n_invalid=("_inv", "sum"),
+            n_understandable=("_u", "sum"),
+        )
+        .reset_index()
+    )
     for c in ("n_wrong", "n_invalid", "n_understandable"):
         g[c] = g[c].astype(int)
     g["share_of_prompts"] = g["n_understandable"] / g["n_prompts"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        g["share_of_errors"] = np.where(g["n_wrong"] > 0, g["n_understandable"] / g["n_wrong"],
-                                        np.nan)
+        g["share_of_errors"] = np.where(
+            g["n_wrong"] > 0, g["n_understandable"] / g["n_wrong"], np.nan
+        )
     return g.sort_values(["model", "n_shots"], key=_order_key(scored)).reset_index(drop=True)
 
 
@@ -723,16 +836,33 @@ def diversity_zero_table(scored: pd.DataFrame) -> pd.DataFrame:
     pdiv = np.where(valid, bit_diversity(np.clip(pred, 0, 255)), -1)
     tdiv = bit_diversity(scored["target_bits"].to_numpy())
     df = scored[["model", "n_shots"]].assign(_p0=(pdiv == 0), _t0=(tdiv == 0), _v=valid)
-    g = df.groupby(["model", "n_shots"], sort=False).agg(
-        n_prompts=("_p0", "size"), n_valid=("_v", "sum"), _np0=("_p0", "sum"),
-        true_share=("_t0", "mean")).reset_index()
+    g = (
+        df.groupby(["model", "n_shots"], sort=False)
+        .agg(
+            n_prompts=("_p0", "size"),
+            n_valid=("_v", "sum"),
+            _np0=("_p0", "sum"),
+            true_share=("_t0", "mean"),
+        )
+        .reset_index()
+    )
     g["n_valid"] = g["n_valid"].astype(int)
     g["pred_share"] = g["_np0"] / g["n_prompts"]
     with np.errstate(divide="ignore", invalid="ignore"):
         g["pred_share_valid"] = np.where(g["n_valid"] > 0, g["_np0"] / g["n_valid"], np.nan)
     g["excess"] = g["pred_share"] - g["true_share"]
-    g = g[["model", "n_shots", "n_prompts", "n_valid", "pred_share", "pred_share_valid",
-           "true_share", "excess"]]
+    g = g[
+        [
+            "model",
+            "n_shots",
+            "n_prompts",
+            "n_valid",
+            "pred_share",
+            "pred_share_valid",
+            "true_share",
+            "excess",
+        ]
+    ]
     return g.sort_values(["model", "n_shots"], key=_order_key(scored)).reset_index(drop=True)
 
 
@@ -742,7 +872,11 @@ def diversity_zero_table(scored: pd.DataFrame) -> pd.DataFrame:
 
 
 def paired_comparison(
-    scored: pd.DataFrame, model_a: str, model_b: str, replicates: int = 5000, seed: int = 0,
+    scored: pd.DataFrame,
+    model_a: str,
+    model_b: str,
+    replicates: int = 5000,
+    seed: int = 0,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
     """Accuracy difference A - B per n on the prompts both models answered (same
@@ -759,40 +893,66 @@ def paired_comparison(
         cell = j[j["n_shots"] == n]
         d = cell["correct_a"].to_numpy(float) - cell["correct_b"].to_numpy(float)
         f = cell["function"].to_numpy()
-        reps = cluster_bootstrap(d, f, replicates,
-                                 bootstrap_seed(seed, "paired", model_a, model_b, int(n)))
+        reps = cluster_bootstrap(
+            d, f, replicates, bootstrap_seed(seed, "paired", model_a, model_b, int(n))
+        )
         est = cluster_mean(d, f)
         lo, hi = np.quantile(reps, [alpha / 2, 1 - alpha / 2])
         tail = min(np.sum(reps <= 0), np.sum(reps >= 0))
         p = min(1.0, 2 * (tail + 1) / (replicates + 1))
         rows.append(
-            {"model_a": model_a, "model_b": model_b, "n_shots": int(n),
-             "accuracy_a": cluster_mean(cell["correct_a"].to_numpy(float), f),
-             "accuracy_b": cluster_mean(cell["correct_b"].to_numpy(float), f),
-             "difference": est, "se": float(np.std(reps, ddof=1)), "ci_lo": float(lo),
-             "ci_hi": float(hi), "p_value": float(p), "n_pairs": len(cell),
-             "test": f"paired two-stage cluster bootstrap of A-B on shared prompts, "
-                     f"{replicates} replicates; {100 * (1 - alpha):g}% percentile CI; "
-                     "two-sided bootstrap p"}
+            {
+                "model_a": model_a,
+                "model_b": model_b,
+                "n_shots": int(n),
+                "accuracy_a": cluster_mean(cell["correct_a"].to_numpy(float), f),
+                "accuracy_b": cluster_mean(cell["correct_b"].to_numpy(float), f),
+                "difference": est,
+                "se": float(np.std(reps, ddof=1)),
+                "ci_lo": float(lo),
+                "ci_hi": float(hi),
+                "p_value": float(p),
+                "n_pairs": len(cell),
+                "test": f"paired two-stage cluster bootstrap of A-B on shared prompts, "
+                f"{replicates} replicates; {100 * (1 - alpha):g}% percentile CI; "
+                "two-sided bootstrap p",
+            }
         )
     return pd.DataFrame(
         rows,
-        columns=["model_a", "model_b", "n_shots", "accuracy_a", "accuracy_b", "difference",
-                 "se", "ci_lo", "ci_hi", "p_value", "n_pairs", "test"],
+        columns=[
+            "model_a",
+            "model_b",
+            "n_shots",
+            "accuracy_a",
+            "accuracy_b",
+            "difference",
+            "se",
+            "ci_lo",
+            "ci_hi",
+            "p_value",
+            "n_pairs",
+            "test",
+        ],
     )
 
 
 def paired_table(
-    scored: pd.DataFrame, pairs: Iterable[Sequence[str]] | str = "all",
-    replicates: int = 5000, seed: int = 0,
+    scored: pd.DataFrame,
+    pairs: Iterable[Sequence[str]] | str = "all",
+    replicates: int = 5000,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Paired comparisons for a list of (A, B) pairs, or every pair ("all") of the
     models present, in their order."""
     models = _models_in_order(scored)
     if pairs == "all":
         pairs = list(itertools.combinations(models, 2))
-    parts = [paired_comparison(scored, a, b, replicates, seed) for a, b in pairs
-             if a in models and b in models]
+    parts = [
+        paired_comparison(scored, a, b, replicates, seed)
+        for a, b in pairs
+        if a in models and b in models
+    ]
     if not parts:
         return paired_comparison(scored.iloc[:0], "", "", replicates, seed)
     return pd.concat(parts, ignore_index=True)
@@ -803,8 +963,14 @@ def paired_table(
 # ---------------------------------------------------------------------------
 
 
-def trials_needed(p0: float, effect: float, alpha: float = 0.05, power: float = 0.8,
-                  exact: bool = True, m_max: int = 10_000) -> int:
+def trials_needed(
+    p0: float,
+    effect: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    exact: bool = True,
+    m_max: int = 10_000,
+) -> int:
     """Trials m a one-sided one-sample test of a task's accuracy (H0: p = p0 vs
     H1: p = p0 + effect) needs for the given power.
 
@@ -834,9 +1000,13 @@ def exact_power(m: int, p0: float, p1: float, alpha: float = 0.05) -> float:
     return float(sps.binom.sf(c - 1, m, p1))
 
 
-def power_table(effect: float = 0.25, alpha: float = 0.05, power: float = 0.8,
-                m_current: int = 8, baselines: Sequence[float] = (0.0, 0.05, 0.1, 0.2, 0.3,
-                                                                  0.5)) -> pd.DataFrame:
+def power_table(
+    effect: float = 0.25,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    m_current: int = 8,
+    baselines: Sequence[float] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5),
+) -> pd.DataFrame:
     """Power note for per-task claims: for each baseline accuracy p0 and the chosen
     effect, the trials m a one-sided test needs (normal approximation and exact
     binomial), the power the current m has, and the current resolution 1/m."""
@@ -845,14 +1015,20 @@ def power_table(effect: float = 0.25, alpha: float = 0.05, power: float = 0.8,
         if p0 + effect > 1:
             continue
         rows.append(
-            {"p0": p0, "p1": p0 + effect, "effect": effect, "alpha": alpha, "power": power,
-             "m_normal": trials_needed(p0, effect, alpha, power, exact=False),
-             "m_exact": trials_needed(p0, effect, alpha, power, exact=True),
-             "m_current": m_current,
-             "power_at_m_current": exact_power(m_current, p0, p0 + effect, alpha),
-             "resolution_at_m_current": 1.0 / m_current,
-             "test": "one-sided one-sample test of a task's accuracy vs p0; m_normal: "
-                     "normal approximation; m_exact / power: exact binomial test"}
+            {
+                "p0": p0,
+                "p1": p0 + effect,
+                "effect": effect,
+                "alpha": alpha,
+                "power": power,
+                "m_normal": trials_needed(p0, effect, alpha, power, exact=False),
+                "m_exact": trials_needed(p0, effect, alpha, power, exact=True),
+                "m_current": m_current,
+                "power_at_m_current": exact_power(m_current, p0, p0 + effect, alpha),
+                "resolution_at_m_current": 1.0 / m_current,
+                "test": "one-sided one-sample test of a task's accuracy vs p0; m_normal: "
+                "normal approximation; m_exact / power: exact binomial test",
+            }
         )
     return pd.DataFrame(rows)
 
@@ -875,45 +1051,37 @@ def synthetic_scored(
     """A scored table in the pipeline's schema with known truth: model i answers a
     prompt of function f at n correctly with probability
     clip(a0_i + a1_i * log2(n) + u_f, 0, 1) where u_f ~ N(0, task_sd) per function.
-    Wrong answers are a uniformly drawn other output. For tests and benchmarks."""
-    from genomic_icl import bits as _bits
+    Wrong answers are a uniformly drawn other output. The prompts are the pipeline's
+    own (genomic form, shared by all models) and the answers go through the same
+    scoring as a real model's. For tests and benchmarks."""
     from genomic_icl import functions as fn
+    from genomic_icl.prompts import GENOMIC, Encoding, encode_bits, prompt_table
+    from genomic_icl.scoring import score, scored_table
 
     rng = np.random.default_rng(seed)
     names = list(functions) if functions is not None else list(fn.FUNCTION_NAMES)
     a0s = np.broadcast_to(np.asarray(a0, float), (len(models),))
     a1s = np.broadcast_to(np.asarray(a1, float), (len(models),))
     u = rng.normal(0, task_sd, len(names)) if task_sd > 0 else np.zeros(len(names))
-    # shared prompts (paired design)
-    prompts = []
-    for fi, name in enumerate(names):
-        f = fn.get_function(name)
-        for n in shots:
-            for t in range(trials):
-                perm = rng.permutation(256)
-                xs, q = perm[:n], perm[n]
-                const = int(rng.integers(256))
-                table = f.table(const if f.uses_constant else 0)
-                prompts.append((fi, name, f.category, int(n), t, xs, table[xs], int(q),
-                                int(table[q]), f.bit_load))
-    rows = []
+    enc = Encoding("genomic", GENOMIC)
+    prompts = pd.concat(
+        [prompt_table(names, int(n), trials, enc, seed) for n in shots], ignore_index=True
+    )
+    target = prompts["target_bits"].to_numpy()
+    task_effect = u[pd.Index(names).get_indexer(prompts["function"])]
+    log_n = np.log2(prompts["n_shots"].to_numpy())
+    frames = []
     for mi, model in enumerate(models):
-        for fi, name, cat, n, t, xs, ys, q, target, bl in prompts:
-            p = float(np.clip(a0s[mi] + a1s[mi] * np.log2(n) + u[fi], 0, 1))
-            ok = bool(rng.random() < p)
-            pred = target if ok else int((target + rng.integers(1, 256)) % 256)
-            rows.append((model, name, cat, n, t, "genomic", _bits.to_str(pred), pred, True, ok,
-                         "".join("1" if a == b else "0"
-                                 for a, b in zip(_bits.to_str(pred), _bits.to_str(target),
-                                                 strict=True)),
-                         np.nan, target, q, [int(v) for v in xs], [int(v) for v in ys], bl))
-    df = pd.DataFrame(rows, columns=[
-        "model", "function", "category", "n_shots", "trial", "encoding", "prediction",
-        "pred_bits", "valid", "correct", "position_match", "target_logprob", "target_bits",
-        "query", "demo_inputs", "demo_outputs", "bit_load"])
-    df["target_diversity"] = fn.bit_diversity(df["target_bits"].to_numpy())
-    df["pred_diversity"] = fn.bit_diversity(df["pred_bits"].to_numpy())
-    return df
+        p = np.clip(a0s[mi] + a1s[mi] * log_n + task_effect, 0, 1)
+        ok = rng.random(len(prompts)) < p
+        wrong = (target + rng.integers(1, 256, len(prompts))) % 256
+        pred = np.where(ok, target, wrong)
+        text = [
+            encode_bits(x, s0, s1)
+            for x, s0, s1 in zip(pred, prompts["sym0"], prompts["sym1"], strict=True)
+        ]
+        frames.append(scored_table(prompts, score(prompts, text, None, model)))
+    return pd.concat(frames, ignore_index=True)
 
 
 # ---------------------------------------------------------------------------
@@ -951,51 +1119,86 @@ def read_accuracy_tsv(path: str) -> pd.DataFrame:
 # every table at once (benchmarks, tests; the workflow splits them over rules)
 # ---------------------------------------------------------------------------
 
-TABLE_NAMES = ("accuracy", "fits", "clustered_fits", "fits_vs_size", "vs_mode", "scaling",
-               "bitload", "target_diversity", "per_task", "mistakes", "diversity_zero",
-               "paired", "power")
+TABLE_NAMES = (
+    "accuracy",
+    "fits",
+    "clustered_fits",
+    "fits_vs_size",
+    "vs_mode",
+    "scaling",
+    "bitload",
+    "target_diversity",
+    "per_task",
+    "mistakes",
+    "diversity_zero",
+    "paired",
+    "power",
+)
 
 
-def accuracy_tables(accuracy: pd.DataFrame, meta: pd.DataFrame, baseline: str = "mode",
-                    alpha: float = 0.05) -> dict[str, pd.DataFrame]:
+def accuracy_tables(
+    accuracy: pd.DataFrame, meta: pd.DataFrame, baseline: str = "mode", alpha: float = 0.05
+) -> dict[str, pd.DataFrame]:
     """Tables computed from the accuracy table alone: fits, fits_vs_size, vs_mode,
     scaling."""
     fits = fit_table(accuracy)
-    return {"fits": fits, "fits_vs_size": fits_vs_size(fits, meta),
-            "vs_mode": vs_baseline_table(accuracy, baseline, alpha),
-            "scaling": scaling_table(accuracy, meta)}
+    return {
+        "fits": fits,
+        "fits_vs_size": fits_vs_size(fits, meta),
+        "vs_mode": vs_baseline_table(accuracy, baseline, alpha),
+        "scaling": scaling_table(accuracy, meta),
+    }
 
 
-def trial_tables(scored: pd.DataFrame, trials: int, power: Mapping | None = None,
-                 alpha: float = 0.05) -> dict[str, pd.DataFrame]:
+def trial_tables(
+    scored: pd.DataFrame, trials: int, power: Mapping | None = None, alpha: float = 0.05
+) -> dict[str, pd.DataFrame]:
     """Tables computed from trial-level results without bootstrap: clustered_fits,
     per_task, mistakes, diversity_zero, power."""
     power = dict(power or {})
-    return {"clustered_fits": clustered_fit_table(scored),
-            "per_task": per_task_table(scored, alpha),
-            "mistakes": mistakes_table(scored),
-            "diversity_zero": diversity_zero_table(scored),
-            "power": power_table(effect=power.get("effect", 0.25),
-                                 alpha=power.get("alpha", 0.05),
-                                 power=power.get("power", 0.8), m_current=trials)}
+    return {
+        "clustered_fits": clustered_fit_table(scored),
+        "per_task": per_task_table(scored, alpha),
+        "mistakes": mistakes_table(scored),
+        "diversity_zero": diversity_zero_table(scored),
+        "power": power_table(
+            effect=power.get("effect", 0.25),
+            alpha=power.get("alpha", 0.05),
+            power=power.get("power", 0.8),
+            m_current=trials,
+        ),
+    }
 
 
-def breakdown_tables(scored: pd.DataFrame, replicates: int = 5000, seed: int = 0
-                     ) -> dict[str, pd.DataFrame]:
+def breakdown_tables(
+    scored: pd.DataFrame, replicates: int = 5000, seed: int = 0
+) -> dict[str, pd.DataFrame]:
     """Accuracy by BitLoad and by the target's BitDiversity (bootstrap SEs)."""
-    return {"bitload": breakdown_table(scored, "bit_load", replicates, seed),
-            "target_diversity": breakdown_table(scored, "target_diversity", replicates, seed)}
+    return {
+        "bitload": breakdown_table(scored, "bit_load", replicates, seed),
+        "target_diversity": breakdown_table(scored, "target_diversity", replicates, seed),
+    }
 
 
-def compute_all(scored: pd.DataFrame, meta: pd.DataFrame, replicates: int = 5000,
-                seed: int = 0, trials: int | None = None, baseline: str = "mode",
-                alpha: float = 0.05, comparisons: Iterable | str = "all",
-                power: Mapping | None = None) -> dict[str, pd.DataFrame]:
+def compute_all(
+    scored: pd.DataFrame,
+    meta: pd.DataFrame,
+    replicates: int = 5000,
+    seed: int = 0,
+    trials: int | None = None,
+    baseline: str = "mode",
+    alpha: float = 0.05,
+    comparisons: Iterable | str = "all",
+    power: Mapping | None = None,
+) -> dict[str, pd.DataFrame]:
     """Every table of :data:`TABLE_NAMES` from the scored results of all models."""
     acc = accuracy_table(scored, replicates, seed)
     m = trials or int(scored.groupby(["model", "n_shots", "function"]).size().max())
-    out = {"accuracy": acc, **accuracy_tables(acc, meta, baseline, alpha),
-           **trial_tables(scored, m, power, alpha),
-           **breakdown_tables(scored, replicates, seed),
-           "paired": paired_table(scored, comparisons, replicates, seed)}
+    out = {
+        "accuracy": acc,
+        **accuracy_tables(acc, meta, baseline, alpha),
+        **trial_tables(scored, m, power, alpha),
+        **breakdown_tables(scored, replicates, seed),
+        "paired": paired_table(scored, comparisons, replicates, seed),
+    }
     return {k: out[k] for k in TABLE_NAMES}

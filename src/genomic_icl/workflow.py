@@ -34,3 +34,14 @@ def logged(log_path: str | os.PathLike | None) -> Iterator[None]:
         finally:
             root.removeHandler(handler)
             sys.stderr.flush()
+
+
+def export_library_path(repo: str | os.PathLike) -> None:
+    """Put ``repo/src`` first on ``PYTHONPATH`` (when it holds this package), so jobs
+    import the checkout's library inside conda environments and containers too.
+    The workflow sets the variable itself: users need not define it."""
+    src = os.path.join(repo, "src")
+    if not os.path.isdir(os.path.join(src, "genomic_icl")):
+        return
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != src]
+    os.environ["PYTHONPATH"] = os.pathsep.join([src, *paths])

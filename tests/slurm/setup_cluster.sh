@@ -10,9 +10,9 @@
 #      `hostname -s`, its real CPU count and memory, two GPUs declared as a
 #      counted generic resource (GresTypes=gpu, Gres=gpu:2, gres.conf Count=2
 #      bound to placeholder files, see below; no GPU or driver is needed), no
-#      accounting database, no cgroup plugins (proctrack/linuxproc, task/none), MinJobAge=600 so squeue still
-#      reports finished jobs to Snakemake's status query (--slurm-status-command
-#      squeue);
+#      accounting database, no cgroup plugins (proctrack/linuxproc, task/none),
+#      MinJobAge=600 so that squeue still reports finished jobs to Snakemake's
+#      status query (--slurm-status-command squeue);
 #   3. starts munged, slurmctld and slurmd as root-run daemons (no systemd);
 #   4. waits until `sinfo` shows the node idle and `sbatch --gres=gpu:1` works.
 # It exits non-zero with a line starting "setup_cluster: IMPOSSIBLE:" when the

@@ -36,12 +36,19 @@ def register_backend(name: str, backend: str | type[Backend]) -> None:
 
 def get_backend(name: str) -> type[Backend]:
     """The backend class registered as ``name``; :class:`BackendError` if unknown."""
+    if name not in BACKENDS and ":" in name:  # "package.module:Class" from a config
+        try:
+            module, _, attr = name.partition(":")
+            BACKENDS[name] = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as err:
+            raise BackendError(f"backend {name!r} cannot be imported: {err}") from None
     try:
         entry = BACKENDS[name]
     except KeyError:
         raise BackendError(
             f"unknown backend {name!r}; known: {', '.join(sorted(BACKENDS))} "
-            "(a new one is added with genomic_icl.models.register_backend)"
+            "(a new one is named in config as `package.module:Class`, or registered with "
+            "genomic_icl.models.register_backend)"
         ) from None
     if isinstance(entry, str):
         module, _, attr = entry.partition(":")
