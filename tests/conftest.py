@@ -16,6 +16,24 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
+# A pretraining recipe that trains in seconds (tests only: it learns nothing).
+TINY_PRETRAIN: dict[str, Any] = {
+    "corpus": {"seed": 3, "chromosomes": 8, "length": 1024},
+    "model": {"layers": 1, "d_model": 32, "heads": 2, "context": 512},
+    "training": {
+        "seed": 11,
+        "phases": [
+            {"steps": 6, "context": 64, "batch": 4},
+            {"steps": 2, "context": 512, "batch": 1},
+        ],
+        "warmup": 2,
+        "checkpoint_every": 3,
+        "precision": "fp32",
+        "device": "cpu",
+    },
+}
+
+
 def small_config(**overrides: Any) -> dict[str, Any]:
     """A config that runs in seconds: 4 functions, 2 shot counts, 2 trials, the two
     reference learners. Keyword arguments replace top-level keys."""

@@ -9,23 +9,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from conftest import TINY_PRETRAIN as TINY  # noqa: E402
 from genomic_icl import corpus, pretrain  # noqa: E402
-
-TINY = {
-    "corpus": {"seed": 3, "chromosomes": 8, "length": 1024},
-    "model": {"layers": 1, "d_model": 32, "heads": 2, "context": 512},
-    "training": {
-        "seed": 11,
-        "phases": [
-            {"steps": 6, "context": 64, "batch": 4},
-            {"steps": 2, "context": 512, "batch": 1},
-        ],
-        "warmup": 2,
-        "checkpoint_every": 3,
-        "precision": "fp32",
-        "device": "cpu",
-    },
-}
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import re
 import pandas as pd
 import pytest
 
-from conftest import small_config, snakemake, write_config
+from conftest import TINY_PRETRAIN, small_config, snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -76,3 +76,27 @@ def test_same_config_same_bytes(finished_run, tmp_path):
     write_config(tmp_path, small_config())
     snakemake(tmp_path, "--cores", "1")
     assert _digests(tmp_path) == _digests(finished_run)
+
+
+def test_pretrained_model_runs_through_the_workflow(tmp_path):
+    """corpus -> pretraining -> the hf backend on the checkpoint -> statistics."""
+    base = small_config()
+    model = {
+        "name": "dna-tiny",
+        "backend": "hf",
+        "checkpoint": "pretrained:tiny",
+        "encoding": "genomic",
+    }
+    write_config(
+        tmp_path,
+        small_config(models=[*base["models"], model], pretrain={"tiny": TINY_PRETRAIN}),
+    )
+    snakemake(tmp_path, "--cores", "2")
+    results = tmp_path / "results"
+    assert (results / "pretrained" / "tiny" / "config.json").exists()
+    assert (results / "figures" / "pretrain_tiny_loss.png").exists()
+    preds = pd.read_parquet(results / "predictions" / "dna-tiny" / "n4.parquet")
+    assert len(preds) == 8 and preds["target_logprob"].notna().all()
+    assert (preds["prediction"].str.len() <= 8).all()
+    acc = pd.read_csv(results / "tables" / "accuracy.tsv", sep="\t")
+    assert set(acc["model"]) == {"mode", "oracle", "dna-tiny"}
