@@ -384,14 +384,18 @@ def fits_vs_size(fits: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------
 
 
-def clustered_ols(y: np.ndarray, x: np.ndarray, clusters: np.ndarray) -> dict:
-    """OLS of y on [1, x] with CR1 cluster-robust covariance.
+def clustered_ols(
+    y: np.ndarray, x: np.ndarray, clusters: np.ndarray, weights: np.ndarray | None = None
+) -> dict:
+    """(Weighted) OLS of y on [1, x] with CR1 cluster-robust covariance.
 
-    V = (X'X)^-1 (sum_g X_g' u_g u_g' X_g) (X'X)^-1 * G/(G-1) * (N-1)/(N-K);
-    the slope's one-sided t-test (slope > 0) uses G-1 degrees of freedom."""
-    y = np.asarray(y, float)
+    V = (X'X)^-1 (sum_g X_g' u_g u_g' X_g) (X'X)^-1 * G/(G-1) * (N-1)/(N-K), with
+    rows scaled by sqrt(weight) for WLS; the slope's one-sided t-test (slope > 0)
+    uses G-1 degrees of freedom."""
     x = np.asarray(x, float)
-    X = np.column_stack([np.ones_like(x), x])
+    sw = np.ones_like(x) if weights is None else np.sqrt(np.asarray(weights, float))
+    y = np.asarray(y, float) * sw
+    X = np.column_stack([np.ones_like(x), x]) * sw[:, None]
     n, k = X.shape
     codes, uniq = pd.factorize(pd.Series(clusters))
     g = len(uniq)
@@ -439,7 +443,6 @@ def clustered_fit_table(scored: pd.DataFrame) -> pd.DataFrame:
         nf = sub.groupby("n_shots")["function"].transform("nunique").to_numpy(float)
         w = 1.0 / (cnt * nf)
         w = w / w.mean()
-        sw = np.sqrt(w)
         y = sub["correct"].to_numpy(float)
         x = np.log2(sub["n_shots"].to_numpy(float))
         if len(np.unique(x)) < 2:
@@ -453,42 +456,13 @@ def clustered_fit_table(scored: pd.DataFrame) -> pd.DataFrame:
                 "n_obs": len(sub),
                 "n_clusters": sub["function"].nunique(),
             }
-        elif np.allclose(w, 1.0):
-            fit = clustered_ols(y, x, sub["function"].to_numpy())
         else:
-            fit = _clustered_wls(y, x, sw, sub["function"].to_numpy())
+            fit = clustered_ols(y, x, sub["function"].to_numpy(), weights=w)
         rows.append({"model": model, **fit, "test": CLUSTERED_TEST})
     return pd.DataFrame(
         rows,
         columns=["model", "a0", "a1", "a1_se", "t", "df", "p_value", "n_obs", "n_clusters", "test"],
     )
-
-
-def _clustered_wls(y, x, sw, clusters) -> dict:
-    X = np.column_stack([np.ones_like(x), x]) * sw[:, None]
-    yw = y * sw
-    n, k = X.shape
-    codes, uniq = pd.factorize(pd.Series(clusters))
-    g = len(uniq)
-    xtx_inv = np.linalg.pinv(X.T @ X)
-    beta = xtx_inv @ X.T @ yw
-    u = yw - X @ beta
-    scores = np.zeros((g, k))
-    np.add.at(scores, codes, X * u[:, None])
-    v = xtx_inv @ (scores.T @ scores) @ xtx_inv * (g / (g - 1)) * ((n - 1) / (n - k))
-    se = float(np.sqrt(v[1, 1]))
-    t = beta[1] / se if se > 0 else np.nan
-    p = float(sps.t.sf(t, g - 1)) if np.isfinite(t) else np.nan
-    return {
-        "a0": float(beta[0]),
-        "a1": float(beta[1]),
-        "a1_se": se,
-        "t": t,
-        "df": g - 1,
-        "p_value": p,
-        "n_obs": n,
-        "n_clusters": g,
-    }
 
 
 # ---------------------------------------------------------------------------
