@@ -100,3 +100,9 @@ def test_pretrained_model_runs_through_the_workflow(tmp_path):
     assert (preds["prediction"].str.len() <= 8).all()
     acc = pd.read_csv(results / "tables" / "accuracy.tsv", sep="\t")
     assert set(acc["model"]) == {"mode", "oracle", "dna-tiny"}
+
+
+def test_unused_pretraining_recipes_are_not_trained(workdir):
+    write_config(workdir, small_config(pretrain={"tiny": TINY_PRETRAIN}))
+    counts = job_counts(snakemake(workdir, "-n").stdout)
+    assert "corpus" not in counts and "pretrain" not in counts
