@@ -3,6 +3,7 @@ directory (the repository's Snakefile, rules and scripts, a throw-away workdir).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -72,26 +73,36 @@ def snakemake(
     configfile: Path | None = None,
     check: bool = True,
     timeout: int = 600,
+    snakefile: Path = REPO / "Snakefile",
 ) -> subprocess.CompletedProcess:
-    """Run the repository's workflow in ``workdir`` (default config: workdir/config.yaml)."""
+    """Run the workflow (the repository's, or a copy's ``snakefile``) in ``workdir``
+    (default config: workdir/config.yaml)."""
     configfile = configfile or workdir / "config.yaml"
-    cmd = [
-        *SNAKEMAKE,
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(workdir),
-        "--configfile",
-        str(configfile),
-        *args,
-    ]
+    cmd = [*SNAKEMAKE, "-s", str(snakefile), "-d", str(workdir), "--configfile", str(configfile)]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    proc = subprocess.run(
+        [*cmd, *args], cwd=workdir, capture_output=True, text=True, env=env, timeout=timeout
+    )
     if check and proc.returncode != 0:
         raise AssertionError(
-            f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+            f"{' '.join([*cmd, *args])} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
         )
     return proc
+
+
+def result_digests(workdir: Path) -> dict[str, str]:
+    """SHA-256 of every table the workflow wrote under results/ (timings aside)."""
+    results = workdir / "results"
+    files = [
+        p
+        for ext in ("parquet", "tsv")
+        for p in results.rglob(f"*.{ext}")
+        if "benchmarks" not in p.relative_to(results).parts
+    ]
+    return {
+        str(p.relative_to(workdir)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(files)
+    }
 
 
 @pytest.fixture

@@ -9,17 +9,15 @@ same finished run, so the tests do not depend on each other.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import REPO, small_config
+from conftest import REPO, small_config, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -30,16 +28,12 @@ COPY = ["Snakefile", "rules", "scripts", "src", "profiles", "report", "envs", "c
 
 
 def run(wf: Path, *args: str, config: dict | None = None) -> subprocess.CompletedProcess:
+    """The copied workflow in ``wf``, on its config or on ``config``."""
     cfg = wf / "config.yaml"
     if config is not None:
         cfg = wf / "changed.yaml"
         cfg.write_text(yaml.safe_dump(config, sort_keys=False))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(wf / "Snakefile"), "-d", str(wf)]
-    cmd += ["--configfile", str(cfg), *args]
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    proc = subprocess.run(cmd, cwd=wf, capture_output=True, text=True, env=env, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
+    return snakemake(wf, *args, configfile=cfg, snakefile=wf / "Snakefile")
 
 
 def plan(wf: Path, config: dict | None = None) -> dict[str, list[dict[str, str]]]:

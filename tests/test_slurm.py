@@ -23,7 +23,6 @@ hold one (``scontrol show job``), the others none.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -35,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, small_config, snakemake, write_config
+from conftest import REPO, result_digests, small_config, snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -153,21 +152,6 @@ def scontrol(jobid: str) -> str:
     return subprocess.run(["scontrol", "show", "job", jobid], capture_output=True, text=True).stdout
 
 
-def digests(workdir: Path) -> dict[str, str]:
-    """Every table the workflow wrote (timings in results/benchmarks aside)."""
-    results = workdir / "results"
-    files = [
-        p
-        for ext in ("parquet", "tsv")
-        for p in results.rglob(f"*.{ext}")
-        if "benchmarks" not in p.relative_to(results).parts
-    ]
-    return {
-        str(p.relative_to(workdir)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(files)
-    }
-
-
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("local")
@@ -234,8 +218,8 @@ def slurm_run(cluster, tmp_path_factory):
 
 
 def test_results_equal_local_run(slurm_run, local_run):
-    assert digests(slurm_run["workdir"]) == digests(local_run)
-    assert digests(local_run), "the local run wrote no tables"
+    assert result_digests(slurm_run["workdir"]) == result_digests(local_run)
+    assert result_digests(local_run), "the local run wrote no tables"
 
 
 def test_every_job_went_through_sbatch(slurm_run):

@@ -1,12 +1,11 @@
 """The workflow itself: plan, a small real run, the report, byte-identical reruns."""
 
-import hashlib
 import re
 
 import pandas as pd
 import pytest
 
-from conftest import TINY_PRETRAIN, small_config, snakemake, write_config
+from conftest import TINY_PRETRAIN, result_digests, small_config, snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -65,17 +64,10 @@ def test_report(finished_run):
     assert "accuracy_vs_shots.png" in html
 
 
-def _digests(workdir):
-    files = sorted((workdir / "results").rglob("*.parquet")) + sorted(
-        (workdir / "results").rglob("*.tsv")
-    )
-    return {str(p.relative_to(workdir)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
-
-
 def test_same_config_same_bytes(finished_run, tmp_path):
     write_config(tmp_path, small_config())
     snakemake(tmp_path, "--cores", "1")
-    assert _digests(tmp_path) == _digests(finished_run)
+    assert result_digests(tmp_path) == result_digests(finished_run)
 
 
 def test_pretrained_model_runs_through_the_workflow(tmp_path):

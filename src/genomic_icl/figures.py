@@ -133,6 +133,12 @@ def _pct_axis(ax: plt.Axes, label: str = "accuracy (%)") -> None:
     ax.set_ylabel(label)
 
 
+def _present(models: Sequence[str] | None, table: pd.DataFrame) -> list[str]:
+    """The requested models (default: all, in table order) that ``table`` holds."""
+    held = list(pd.unique(table["model"]))
+    return held if models is None else [m for m in models if m in set(held)]
+
+
 def _norm(name: str) -> str:
     return "".join(ch for ch in str(name).lower() if ch.isalnum())
 
@@ -197,8 +203,7 @@ def accuracy_vs_shots(
     (``model, n_shots, accuracy`` fractions, e.g. Table 4) overlaid as thin open
     markers for the models they match. ``baseline`` (e.g. ``mode``) is drawn as a
     dotted line without markers."""
-    models = list(models) if models is not None else list(pd.unique(accuracy["model"]))
-    models = [m for m in models if m in set(accuracy["model"])]
+    models = _present(models, accuracy)
     with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(width, width * 0.72))
         main = [m for m in models if m != baseline]
@@ -675,8 +680,7 @@ def mistakes_vs_shots(
     """Understandable mistakes vs n (paper Fig. 6): (a) share of all prompts, (b) share
     of the wrong answers that equal the query output of another function consistent
     with every demonstration."""
-    models = list(models) if models is not None else list(pd.unique(mistakes["model"]))
-    models = [m for m in models if m in set(mistakes["model"])]
+    models = _present(models, mistakes)
     with plt.rc_context(RC):
         fig, axes = plt.subplots(1, 2, figsize=(FULL_WIDTH * 0.75, 2.3))
         for i, model in enumerate(models):
@@ -714,8 +718,7 @@ def diversity_zero(
 ) -> None:
     """Share of predictions with BitDiversity 0 (all-0 or all-1) vs n, per model, with
     the true share of such targets as a thick grey line (paper Fig. 11)."""
-    models = list(models) if models is not None else list(pd.unique(div0["model"]))
-    models = [m for m in models if m in set(div0["model"])]
+    models = _present(models, div0)
     with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, COLUMN_WIDTH * 0.72))
         for i, model in enumerate(models):
@@ -753,8 +756,7 @@ def task_heatmap(
     table's order) x models (columns), greyscale with values printed."""
     n = int(n_shots or per_task["n_shots"].max())
     t = per_task[per_task["n_shots"] == n]
-    models = list(models) if models is not None else list(pd.unique(t["model"]))
-    models = [m for m in models if m in set(t["model"])]
+    models = _present(models, t)
     funcs = list(pd.unique(t["function"]))
     grid = (
         t.pivot(index="function", columns="model", values="accuracy")
