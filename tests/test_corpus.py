@@ -2,6 +2,7 @@
 
 import ast
 import gzip
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,41 @@ def test_tandem_arrays_have_diverged_copies():
                 if 0.55 < same < 0.99:  # periodic but not exact
                     found = True
     assert found
+
+
+def test_local_duplications_land_near_their_source():
+    only_dups = dict(
+        seed=7,
+        chromosomes=4,
+        length=8192,
+        tandem_per_kb=0,
+        hairpin_per_kb=0,
+        transposon_per_kb=0,
+        duplication_per_kb=4,
+        duplication_length_max=256,
+        divergence_max=0.0,
+        point_mutation_rate=0.0,
+        indel_rate=0.0,
+    )
+
+    def near_repeats(**kw):
+        r = CorpusRecipe(**only_dups, **kw)
+        chroms = [corpus.chromosome(r, i) for i in range(r.chromosomes)]
+        return np.mean([corpus.repeat_fraction(c, 16, max_distance=512) for c in chroms])
+
+    distant = near_repeats()
+    local = near_repeats(duplication_local_fraction=1.0, duplication_local_gap=50)
+    # only forward copies count (half are reverse complements); distant ones rarely
+    # fall within 512 bp of their source
+    assert local > 0.06 and local > 4 * distant
+
+
+def test_recipes_without_local_duplications_keep_their_bytes():
+    # the digest of this chromosome before local duplications existed
+    chrom = corpus.chromosome(SMALL, 1)
+    assert hashlib.sha256(chrom.tobytes()).hexdigest()[:16] == "06be36301b41e0df"
+    local = CorpusRecipe(seed=7, chromosomes=6, length=8192, duplication_local_fraction=0.5)
+    assert not np.array_equal(corpus.chromosome(SMALL, 1), corpus.chromosome(local, 1))
 
 
 def test_revcomp():

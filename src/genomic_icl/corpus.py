@@ -68,6 +68,10 @@ class CorpusRecipe:
     tandem_length_max: int = 3000
     low_complexity_prob: float = 0.3  # tandem unit drawn from a 2-3 letter alphabet
     duplication_length_max: int = 1024
+    # share of duplications inserted near their source (tandem segmental duplications),
+    # at an exponential distance downstream of it with this mean (bp)
+    duplication_local_fraction: float = 0.0
+    duplication_local_gap: int = 200
     transposon_families: int = 4
     # divergence of copies: each copy's substitution rate is max * U(0,1)**skew
     # (skew > 1: many young, nearly identical copies and a tail of old diverged ones)
@@ -182,14 +186,18 @@ def _tandem_array(rng: np.random.Generator, r: CorpusRecipe, context: np.ndarray
     return np.concatenate([array, unit[:partial]])
 
 
-def _duplication(rng: np.random.Generator, r: CorpusRecipe, genome: np.ndarray) -> np.ndarray:
+def _duplication(
+    rng: np.random.Generator, r: CorpusRecipe, genome: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """A (possibly reverse-complemented, aged) copy of a stretch of ``genome``, and
+    the end of its source."""
     length = _loguniform_int(rng, 16, r.duplication_length_max)
     length = min(length, genome.size)
     start = int(rng.integers(0, genome.size - length + 1))
     seg = genome[start : start + length]
     if rng.random() < 0.5:
         seg = revcomp(seg)
-    return _mutate(rng, seg, _divergence(rng, r))
+    return _mutate(rng, seg, _divergence(rng, r)), start + length
 
 
 def _hairpin(rng: np.random.Generator, r: CorpusRecipe, context: np.ndarray) -> np.ndarray:
@@ -260,7 +268,12 @@ def chromosome(recipe: CorpusRecipe, index: int) -> np.ndarray:
         if kind == 0:
             piece = _tandem_array(rng, r, near)
         elif kind == 1:
-            piece = _duplication(rng, r, genome)
+            piece, source_end = _duplication(rng, r, genome)
+            # the extra draws only when local duplications are asked for, so that
+            # recipes without them keep their bytes
+            if r.duplication_local_fraction > 0 and rng.random() < r.duplication_local_fraction:
+                gap = int(rng.exponential(r.duplication_local_gap))
+                pos = min(genome.size, source_end + gap)
         elif kind == 2:
             piece = _hairpin(rng, r, near)
         else:
