@@ -121,6 +121,26 @@ def tiny_llama(vocab: int, seed: int = 0, eos: int | None = None):
     return transformers.LlamaForCausalLM(cfg).eval()
 
 
+def tiny_lfm2(vocab: int, seed: int = 0, eos: int | None = None):
+    """LFM2 as configs/dna-lfm2.yaml builds it: a short-convolution layer, then attention."""
+    torch.manual_seed(seed)
+    cfg = transformers.Lfm2Config(
+        vocab_size=vocab,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=4096,
+        layer_types=["conv", "full_attention", "full_attention"],
+        eos_token_id=eos,
+    )
+    return transformers.Lfm2ForCausalLM(cfg).eval()
+
+
+TINY = {"qwen3": tiny_qwen3, "llama": tiny_llama, "lfm2": tiny_lfm2}
+
+
 def sharpen(model, scale: float = 8.0):
     """Scale the output layer so greedy picks are decisive and varied (random tiny
     models are otherwise near-uniform)."""
@@ -167,11 +187,10 @@ def hf_spec(**kw):
 # -- exact greedy ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("arch", ["qwen3", "llama"])
+@pytest.mark.parametrize("arch", sorted(TINY))
 def test_char_tokenizer_matches_generate(arch):
     tok = char_tokenizer("0123456789")
-    build = tiny_qwen3 if arch == "qwen3" else tiny_llama
-    model = sharpen(build(len(tok), seed=3, eos=tok.eos_token_id))
+    model = sharpen(TINY[arch](len(tok), seed=3, eos=tok.eos_token_id))
     backend = HFBackend(hf_spec(), model=model, tokenizer=tok)
     n_checked = 0
     for n, fns in [(1, FUNCS), (2, FUNCS), (8, FUNCS), (32, FUNCS[:3]), (128, FUNCS[:2])]:
