@@ -90,52 +90,57 @@ def merging_tokenizer():
     )
 
 
-def tiny_qwen3(vocab: int, seed: int = 0, eos: int | None = None):
+def _tiny(config_cls, model_cls, vocab: int, seed: int, eos: int | None, **kw):
+    """A tiny random model of one architecture (width 32, 4 heads, MLP 64)."""
     torch.manual_seed(seed)
-    cfg = transformers.Qwen3Config(
+    kw.setdefault("num_hidden_layers", 2)
+    cfg = config_cls(
         vocab_size=vocab,
         hidden_size=32,
         intermediate_size=64,
-        num_hidden_layers=2,
         num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=8,
         max_position_embeddings=4096,
         eos_token_id=eos,
+        **kw,
     )
-    return transformers.Qwen3ForCausalLM(cfg).eval()
+    return model_cls(cfg).eval()
+
+
+def tiny_qwen3(vocab: int, seed: int = 0, eos: int | None = None):
+    return _tiny(
+        transformers.Qwen3Config,
+        transformers.Qwen3ForCausalLM,
+        vocab,
+        seed,
+        eos,
+        num_key_value_heads=2,
+        head_dim=8,
+    )
 
 
 def tiny_llama(vocab: int, seed: int = 0, eos: int | None = None):
-    torch.manual_seed(seed)
-    cfg = transformers.LlamaConfig(
-        vocab_size=vocab,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
+    return _tiny(
+        transformers.LlamaConfig,
+        transformers.LlamaForCausalLM,
+        vocab,
+        seed,
+        eos,
         num_key_value_heads=4,
-        max_position_embeddings=4096,
-        eos_token_id=eos,
     )
-    return transformers.LlamaForCausalLM(cfg).eval()
 
 
 def tiny_lfm2(vocab: int, seed: int = 0, eos: int | None = None):
     """LFM2 as configs/dna-lfm2.yaml builds it: a short-convolution layer, then attention."""
-    torch.manual_seed(seed)
-    cfg = transformers.Lfm2Config(
-        vocab_size=vocab,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=3,
-        num_attention_heads=4,
+    return _tiny(
+        transformers.Lfm2Config,
+        transformers.Lfm2ForCausalLM,
+        vocab,
+        seed,
+        eos,
         num_key_value_heads=4,
-        max_position_embeddings=4096,
+        num_hidden_layers=3,
         layer_types=["conv", "full_attention", "full_attention"],
-        eos_token_id=eos,
     )
-    return transformers.Lfm2ForCausalLM(cfg).eval()
 
 
 TINY = {"qwen3": tiny_qwen3, "llama": tiny_llama, "lfm2": tiny_lfm2}
