@@ -130,7 +130,8 @@ def tiny_llama(vocab: int, seed: int = 0, eos: int | None = None):
 
 
 def tiny_lfm2(vocab: int, seed: int = 0, eos: int | None = None):
-    """LFM2 as configs/dna-lfm2.yaml builds it: a short-convolution layer, then attention."""
+    """LFM2 as the default config's DNA model builds it: a short convolution of
+    kernel 8 (its cache holds 7 symbols during generation), then attention."""
     return _tiny(
         transformers.Lfm2Config,
         transformers.Lfm2ForCausalLM,
@@ -138,8 +139,9 @@ def tiny_lfm2(vocab: int, seed: int = 0, eos: int | None = None):
         seed,
         eos,
         num_key_value_heads=4,
-        num_hidden_layers=3,
-        layer_types=["conv", "full_attention", "full_attention"],
+        num_hidden_layers=2,
+        layer_types=["conv", "full_attention"],
+        conv_L_cache=8,
     )
 
 

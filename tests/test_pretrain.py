@@ -92,19 +92,20 @@ def test_recipe_errors():
         )
 
 
-def test_lfm2_recipe_of_configs_trains_and_loads(fasta, tmp_path):
-    """The architecture section of configs/dna-lfm2.yaml, at a tiny size."""
+def test_default_recipe_architecture_trains_and_loads(fasta, tmp_path):
+    """The architecture section of config.yaml's DNA model (LFM2), at a tiny size."""
     import yaml
     from transformers import AutoModelForCausalLM
 
     from conftest import REPO
 
-    shipped = yaml.safe_load((REPO / "configs/dna-lfm2.yaml").read_text())
+    shipped = yaml.safe_load((REPO / "config.yaml").read_text())
     (recipe,) = shipped["pretrain"].values()
     model = {**recipe["model"], "d_model": 32, "heads": 2, "context": 512}
     tiny = {**TINY, "model": model}
     summary = pretrain.pretrain(fasta, tmp_path / "lfm2", tiny, threads=1, progress=False)
     loaded = AutoModelForCausalLM.from_pretrained(tmp_path / "lfm2")
     assert loaded.config.model_type == "lfm2"
-    assert loaded.config.layer_types == model["extra"]["layer_types"]
+    for key, value in model["extra"].items():
+        assert getattr(loaded.config, key) == value, key
     assert summary["steps"] == 8 and np.isfinite(summary["final_loss_mean_last_20"])
