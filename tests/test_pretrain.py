@@ -109,3 +109,24 @@ def test_default_recipe_architecture_trains_and_loads(fasta, tmp_path):
     for key, value in model["extra"].items():
         assert getattr(loaded.config, key) == value, key
     assert summary["steps"] == 8 and np.isfinite(summary["final_loss_mean_last_20"])
+
+
+def test_default_config_states_its_dna_models_parameter_count():
+    """A `params` stated for a pretrained model (figures place models by size) must
+    be the count of the model its recipe builds, so a recipe edit cannot leave it stale."""
+    import yaml
+
+    from conftest import REPO
+
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    tok = pretrain.tokenizer()
+    special = {"pad": tok.pad_token_id, "bos": tok.bos_token_id, "eos": tok.eos_token_id}
+    checked = 0
+    for entry in cfg["models"]:
+        name = str(entry["checkpoint"]).removeprefix("pretrained:")
+        if name in cfg.get("pretrain", {}) and "params" in entry:
+            _, model_r, _ = pretrain.parse_recipe(cfg["pretrain"][name])
+            model = pretrain.build_model(model_r, len(tok), special)
+            assert entry["params"] == sum(p.numel() for p in model.parameters()), entry["name"]
+            checked += 1
+    assert checked == 1
