@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from genomic_icl.pretrain import plot_loss
+from genomic_icl.figures import pretrain_loss
 from genomic_icl.workflow import logged
 
 with logged(snakemake.log[0]):
-    plot_loss(
+    pretrain_loss(
         Path(snakemake.input.model) / "loss.tsv",
         snakemake.output.png,
         snakemake.output.pdf,

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from conftest import TINY_PRETRAIN as TINY  # noqa: E402
-from genomic_icl import corpus, pretrain  # noqa: E402
+from genomic_icl import corpus, figures, pretrain  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_loss_table_and_figure(trained, tmp_path):
     assert loss["step"].tolist() == list(range(1, 9))
     assert loss["context"].tolist() == [64] * 6 + [512] * 2
     assert np.isfinite(loss["loss"]).all()
-    pretrain.plot_loss(out / "loss.tsv", tmp_path / "l.png", tmp_path / "l.pdf")
+    figures.pretrain_loss(out / "loss.tsv", tmp_path / "l.png", tmp_path / "l.pdf")
     assert (tmp_path / "l.png").stat().st_size > 0 and (tmp_path / "l.pdf").stat().st_size > 0
 
 
