@@ -29,7 +29,7 @@ def seconds_per_step(model_recipe, batch: int, context: int, precision: str, ste
     from genomic_icl import pretrain
 
     tok = pretrain.tokenizer()
-    special = {"pad": tok.pad_token_id, "bos": tok.bos_token_id, "eos": tok.eos_token_id}
+    special = pretrain.special_ids(tok)
     device = pretrain.pick_device("auto")
     amp = pretrain.autocast_dtype(precision, device)
     torch.manual_seed(0)

@@ -120,7 +120,7 @@ def test_default_config_states_its_dna_models_parameter_count():
 
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
     tok = pretrain.tokenizer()
-    special = {"pad": tok.pad_token_id, "bos": tok.bos_token_id, "eos": tok.eos_token_id}
+    special = pretrain.special_ids(tok)
     checked = 0
     for entry in cfg["models"]:
         name = str(entry["checkpoint"]).removeprefix("pretrained:")

@@ -129,6 +129,11 @@ def tokenizer():
     return char_tokenizer(GENOMIC_ALPHABET)
 
 
+def special_ids(tok) -> dict[str, int]:
+    """The pad/bos/eos ids of a tokenizer, as :func:`build_model` takes them."""
+    return {"pad": tok.pad_token_id, "bos": tok.bos_token_id, "eos": tok.eos_token_id}
+
+
 def build_model(model: ModelRecipe, vocab_size: int, special_ids: Mapping[str, int]):
     from transformers import AutoModelForCausalLM
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
@@ -327,11 +332,7 @@ def pretrain(
 
     tok = tokenizer()
     token_ids = tok.convert_tokens_to_ids(list(GENOMIC_ALPHABET))
-    special = {
-        "pad": tok.pad_token_id,
-        "bos": tok.bos_token_id,
-        "eos": tok.eos_token_id,
-    }
+    special = special_ids(tok)
     device = pick_device(tr.device)
     amp = autocast_dtype(tr.precision, device)
 
