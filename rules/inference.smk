@@ -12,7 +12,7 @@ from genomic_icl.models import preflight as _preflight_model
 
 for _m in config["models"]:
     try:
-        _preflight_model(_m)
+        _preflight_model(_m, config["encodings"][_m["encoding"]]["alphabet"])
     except BackendError as _err:
         raise WorkflowError(f"models: {_err}")
 

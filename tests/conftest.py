@@ -74,12 +74,13 @@ def snakemake(
     check: bool = True,
     timeout: int = 600,
     snakefile: Path = REPO / "Snakefile",
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run the workflow (the repository's, or a copy's ``snakefile``) in ``workdir``
-    (default config: workdir/config.yaml)."""
+    (default config: workdir/config.yaml); ``env``: extra environment variables."""
     configfile = configfile or workdir / "config.yaml"
     cmd = [*SNAKEMAKE, "-s", str(snakefile), "-d", str(workdir), "--configfile", str(configfile)]
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    env = {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
     proc = subprocess.run(
         [*cmd, *args], cwd=workdir, capture_output=True, text=True, env=env, timeout=timeout
     )

@@ -24,7 +24,6 @@ torch.set_num_threads(1)
 from genomic_icl.inference import partial_dir, predict_file  # noqa: E402
 from genomic_icl.io import read_table, write_table  # noqa: E402
 from genomic_icl.models import BackendError, get_backend, preflight  # noqa: E402
-from genomic_icl.models.evo2 import Evo2Backend, check_fp8  # noqa: E402
 from genomic_icl.models.hf import HFBackend  # noqa: E402
 from genomic_icl.prompts import Encoding, prompt_table  # noqa: E402
 from genomic_icl.tokenization import char_tokenizer  # noqa: E402
@@ -271,43 +270,6 @@ def test_fallback_with_merging_tokenizer_matches_generate():
         assert len(text[r]) == 8
 
 
-def test_evo2_greedy_logic_on_cpu():
-    """The Evo2 backend's model-independent part (byte tokens, Jacobi greedy,
-    log-probabilities) against generate on a byte-vocabulary stand-in model."""
-
-    class ByteModel(torch.nn.Module):  # vortex's call convention: (logits, state)
-        def __init__(self):
-            super().__init__()
-            self.lm = sharpen(tiny_llama(512, seed=7, eos=None), 10.0)
-
-        def forward(self, ids):
-            return self.lm(input_ids=ids).logits, None
-
-    class FakeEvo2:
-        model = ByteModel()
-
-    backend = Evo2Backend(
-        {"name": "e", "backend": "evo2", "checkpoint": "evo2_7b", "batch_tokens": 2000},
-        evo=FakeEvo2(),
-    )
-    df = prompt_table(FUNCS, 8, 2, GEN, 3)
-    ids, text, lp = run_backend(backend, df)
-    lm = FakeEvo2.model.lm
-    for r in range(len(df)):
-        p = torch.tensor([list(df.prompt.iloc[r].encode())])
-        with torch.inference_mode():
-            want = lm.generate(
-                input_ids=p,
-                attention_mask=torch.ones_like(p),
-                do_sample=False,
-                max_new_tokens=8,
-                pad_token_id=0,
-            )[0, p.shape[1] :].tolist()
-        assert ids[r] == want
-        assert len(text[r]) == 8
-    assert backend.passes >= 1
-
-
 # -- resumable runs ----------------------------------------------------------------------
 
 RESUME_SCRIPT = """
@@ -503,27 +465,6 @@ def test_error_cuda_absent():
         HFBackend.check_environment(hf_spec(device="cuda"))
 
 
-def test_error_evo2_not_installed(monkeypatch):
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "evo2" else real(name, *a)
-    )
-    with pytest.raises(BackendError, match="`evo2` package is not installed"):
-        Evo2Backend.check_environment({"name": "e", "backend": "evo2", "checkpoint": "evo2_7b"})
-
-
-def test_error_fp8_model_without_fp8_gpu():
-    spec = {"name": "e40", "backend": "evo2", "checkpoint": "evo2_40b"}
-    with pytest.raises(BackendError, match="FP8"):
-        check_fp8(spec, [(8, 0), (8, 0)], have_te=True)  # A100s
-    with pytest.raises(BackendError, match="Transformer Engine"):
-        check_fp8(spec, [(9, 0)], have_te=False)
-    check_fp8(spec, [(9, 0), (9, 0)], have_te=True)  # H100s
-    check_fp8({"name": "e7", "checkpoint": "evo2_7b"}, [(8, 0)], have_te=False)  # 7B: no FP8
-
-
 def test_planning_imports_nothing_heavy():
     code = textwrap.dedent("""
         import sys
@@ -537,86 +478,3 @@ def test_planning_imports_nothing_heavy():
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     env.pop("HF_HUB_OFFLINE", None)
     subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True)
-
-
-@pytest.mark.gpu
-@pytest.mark.skipif(
-    not torch.cuda.is_available(), reason="needs a CUDA GPU (vortex StripedHyena runs on CUDA only)"
-)
-def test_evo2_backend_on_vortex_striped_hyena():
-    vortex = pytest.importorskip(
-        "vortex.model.model", reason="vortex (the evo2 extra) is not installed"
-    )
-    from vortex.model.utils import dotdict
-
-    cfg = dotdict(
-        {
-            "model_name": "tiny",
-            "vocab_size": 512,
-            "hidden_size": 64,
-            "num_filters": 64,
-            "num_layers": 4,
-            "attn_layer_idxs": [3],
-            "hcl_layer_idxs": [2],
-            "hcm_layer_idxs": [1],
-            "hcs_layer_idxs": [0],
-            "hcm_filter_length": 128,
-            "hcl_filter_groups": 64,
-            "hcm_filter_groups": 4,
-            "hcs_filter_groups": 4,
-            "hcs_filter_length": 7,
-            "num_attention_heads": 4,
-            "short_filter_length": 3,
-            "short_filter_bias": False,
-            "state_size": 4,
-            "eps": 1e-6,
-            "proj_groups": 1,
-            "hyena_filter_groups": 1,
-            "column_split_hyena": False,
-            "column_split": True,
-            "interleave": True,
-            "model_parallel_size": 1,
-            "pipe_parallel_size": 1,
-            "tie_embeddings": True,
-            "mha_out_proj_bias": True,
-            "hyena_out_proj_bias": True,
-            "qkv_proj_bias": False,
-            "final_norm": True,
-            "use_flash_attn": False,
-            "use_flash_rmsnorm": False,
-            "use_flash_depthwise": False,
-            "use_flashfft": False,
-            "use_fp8_input_projections": False,
-            "inference_mode": False,
-            "prefill_style": "fft",
-            "max_seqlen": 4096,
-            "max_batch_size": 1,
-            "mlp_init_method": "torch.nn.init.zeros_",
-            "mlp_output_init_method": "torch.nn.init.zeros_",
-            "make_vocab_size_divisible_by": 8,
-            "inner_size_multiple_of": 16,
-            "inner_mlp_size": 128,
-            "log_intermediate_values": False,
-            "mlp_activation": "gelu",
-            "evo2_style_activations": True,
-            "print_activations": False,
-        }
-    )
-    torch.manual_seed(0)
-    model = vortex.StripedHyena(cfg)
-
-    class Wrapped:
-        pass
-
-    evo = Wrapped()
-    evo.model = model
-    backend = Evo2Backend({"name": "e", "backend": "evo2", "checkpoint": "evo2_7b"}, evo=evo)
-    df = prompt_table(FUNCS, 4, 2, GEN, 3)
-    ids, text, lp = run_backend(backend, df)
-    for r in range(len(df)):  # plain greedy, one token at a time, full forward each step
-        seq = list(df.prompt.iloc[r].encode())
-        for _ in range(8):
-            with torch.inference_mode():
-                logits, _ = model(torch.tensor([seq], device=backend.device))
-            seq.append(int(logits[0, -1].argmax()))
-        assert ids[r] == seq[-8:]

@@ -57,8 +57,11 @@ def get_backend(name: str) -> type[Backend]:
     return entry
 
 
-def preflight(spec: dict[str, Any]) -> type[Backend]:
-    """Static checks of one model entry (no heavy imports); returns its backend class."""
+def preflight(spec: dict[str, Any], alphabet: str | None = None) -> type[Backend]:
+    """Static checks of one model entry (no heavy imports), and of the ``alphabet`` of
+    its encoding when given; returns its backend class."""
     cls = get_backend(spec.get("backend", ""))
     cls.preflight(spec)
+    if alphabet is not None:
+        cls.check_alphabet(spec, alphabet)
     return cls

@@ -78,6 +78,11 @@ class Backend:
         """Static checks of a model entry; raise :class:`BackendError`. No heavy imports."""
 
     @classmethod
+    def check_alphabet(cls, spec: dict[str, Any], alphabet: str) -> None:
+        """Static check that the model can read prompts written in ``alphabet`` (the
+        symbols of its encoding); raise :class:`BackendError`. No heavy imports."""
+
+    @classmethod
     def check_environment(cls, spec: dict[str, Any]) -> None:
         """Checks in the job before loading weights; raise :class:`BackendError`."""
 

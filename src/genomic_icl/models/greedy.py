@@ -1,21 +1,17 @@
-"""Exact greedy decoding, fast: model-independent algorithms shared by the backends.
+"""Exact greedy decoding, fast, for transformers-style models with a KV cache.
 
-Both functions return, for a batch of equal-length prompts with their equal-length
+:func:`greedy_kv` returns, for a batch of equal-length prompts with their equal-length
 targets, the greedy tokens (what ``generate(do_sample=False, max_new_tokens=8)``
 produces) and the log-probability of the target under the model.
 
-* :func:`greedy_kv` (transformers models): one teacher-forced forward pass over
-  prompt + target decides, per row, the greedy output up to the first position
-  where it leaves the target. Rows that matched all 8 symbols are done. The others
-  continue real greedy decoding from the KV cache of that same pass, cropped to
-  their correct prefix, so no prompt is ever re-encoded.
-* :func:`greedy_jacobi` (models without a usable cache, e.g. Evo2 through vortex):
-  the same teacher-forced pass, then fixed-point (Jacobi) iterations: feed the
-  current guess, take the argmax at every position; the first mismatch and all
-  positions before it are exact greedy tokens, so each pass settles at least one
-  more position (at most 8 passes, only over unsettled rows).
+One teacher-forced forward pass over prompt + target decides, per row, the greedy
+output up to the first position where it leaves the target. Rows that matched all 8
+symbols are done. The others continue real greedy decoding from the KV cache of that
+same pass, cropped to their correct prefix, so no prompt is ever re-encoded. (The
+``evo2`` backend has its own cached scheme for vortex's recurrent state:
+:func:`genomic_icl.models.evo2.cached_greedy`.)
 
-Both are exact up to floating point: the argmax at each position is taken on
+It is exact up to floating point: the argmax at each position is taken on
 logits computed for exactly the context greedy decoding would see.
 
 Torch is imported inside the functions only.
@@ -23,7 +19,7 @@ Torch is imported inside the functions only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -146,40 +142,3 @@ def greedy_kv(
                     tokens[r] = tokens[r][: i + 1]
                     break
     return tokens, logprob
-
-
-def greedy_jacobi(
-    forward_last: Callable[[Any, int], Any],
-    prompt_ids,
-    target_ids,
-) -> tuple[list[list[int]], np.ndarray, int]:
-    """Greedy tokens (exactly T = target length of them) and target log-probabilities
-    for a model given only as ``forward_last(ids, k) -> logits of the last k
-    positions`` (B, k, V). Also returns the number of forward passes made.
-    """
-    import torch
-
-    B, L = prompt_ids.shape
-    T = target_ids.shape[1]
-    guess = target_ids.clone()
-    result = torch.empty_like(target_ids)
-    active = torch.arange(B, device=prompt_ids.device)
-    logprob = None
-    passes = 0
-    while len(active) and passes < 2 * T + 2:  # cap: guards against float flip-flops only
-        ids = torch.cat([prompt_ids[active], guess[active, : T - 1]], dim=1)
-        with torch.inference_mode():
-            logits = forward_last(ids, T)
-        passes += 1
-        if logprob is None:
-            logprob = _target_logprob(logits, target_ids).cpu().numpy()
-        g = logits.argmax(-1).to(guess.dtype)
-        k = _first_mismatch(g, guess[active])
-        # positions 0..k of g are exact; later ones are the next guess
-        done = k >= T - 1
-        result[active[done]] = g[done]
-        guess[active] = g
-        active = active[~done]
-    if len(active):
-        result[active] = guess[active]
-    return [row for row in result.tolist()], logprob, passes
