@@ -478,3 +478,21 @@ def test_planning_imports_nothing_heavy():
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     env.pop("HF_HUB_OFFLINE", None)
     subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True)
+
+
+def test_backend_registry_checks_what_it_loads():
+    with pytest.raises(BackendError, match="did you mean 'hf'"):
+        get_backend("hff")
+    with pytest.raises(BackendError, match="not a subclass of genomic_icl.models.Backend"):
+        get_backend("genomic_icl.config:ConfigError")
+    with pytest.raises(BackendError, match="not a subclass"):
+        get_backend("genomic_icl.models.base:nan_logprobs")
+    assert "genomic_icl.config:ConfigError" not in get_backend.__globals__["BACKENDS"]
+
+    from genomic_icl.models import Backend
+
+    class NoRun(Backend):
+        name = "norun"
+
+    with pytest.raises(TypeError, match="abstract"):
+        NoRun({"name": "x"})

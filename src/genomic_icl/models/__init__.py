@@ -7,6 +7,7 @@ transformers or evo2. :func:`register_backend` adds a user backend.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from typing import Any
 
@@ -34,27 +35,41 @@ def register_backend(name: str, backend: str | type[Backend]) -> None:
     BACKENDS[name] = backend
 
 
-def get_backend(name: str) -> type[Backend]:
-    """The backend class registered as ``name``; :class:`BackendError` if unknown."""
-    if name not in BACKENDS and ":" in name:  # "package.module:Class" from a config
+def _load(name: str, target: str | type) -> type[Backend]:
+    """The class a registry entry names, checked to be a :class:`Backend` subclass."""
+    if isinstance(target, str):
+        module, _, attr = target.partition(":")
         try:
-            module, _, attr = name.partition(":")
-            BACKENDS[name] = getattr(importlib.import_module(module), attr)
+            target = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as err:
             raise BackendError(f"backend {name!r} cannot be imported: {err}") from None
-    try:
-        entry = BACKENDS[name]
-    except KeyError:
+    if not (isinstance(target, type) and issubclass(target, Backend)):
         raise BackendError(
-            f"unknown backend {name!r}; known: {', '.join(sorted(BACKENDS))} "
-            "(a new one is named in config as `package.module:Class`, or registered with "
-            "genomic_icl.models.register_backend)"
-        ) from None
-    if isinstance(entry, str):
-        module, _, attr = entry.partition(":")
-        entry = getattr(importlib.import_module(module), attr)
-        BACKENDS[name] = entry
-    return entry
+            f"backend {name!r} is {target!r}, not a subclass of genomic_icl.models.Backend "
+            "(docs/models.md: a backend implements run() and, optionally, plan(), preflight() "
+            "and check_environment())"
+        )
+    return target
+
+
+def get_backend(name: str) -> type[Backend]:
+    """The backend class registered as ``name`` or named as ``package.module:Class``.
+
+    Raises:
+        BackendError: unknown name (with close matches), an import path that does
+            not import, or a class that is not a :class:`Backend`.
+    """
+    if name not in BACKENDS:
+        if ":" not in name:
+            close = difflib.get_close_matches(name, list(BACKENDS), n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise BackendError(
+                f"unknown backend {name!r}{hint} (known: {', '.join(sorted(BACKENDS))}; a new "
+                "one is named in config as `package.module:Class`, or registered with "
+                "genomic_icl.models.register_backend)"
+            )
+    BACKENDS[name] = _load(name, BACKENDS.get(name, name))
+    return BACKENDS[name]
 
 
 def preflight(spec: dict[str, Any], alphabet: str | None = None) -> type[Backend]:

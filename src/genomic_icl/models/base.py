@@ -21,6 +21,7 @@ Life cycle (driven by :mod:`genomic_icl.inference`):
 
 from __future__ import annotations
 
+import abc
 import math
 import os
 from dataclasses import dataclass, field
@@ -61,47 +62,100 @@ class Continuations:
             raise ValueError("text and logprob differ in length")
 
 
-class Backend:
-    """Base class of model backends. Subclasses set ``name`` and override
-    :meth:`__init__`, :meth:`run` and, where useful, :meth:`plan`,
-    :meth:`preflight` and :meth:`check_environment`."""
+class Backend(abc.ABC):
+    """Base class of model backends: one subclass per file, registered by name in
+    :data:`genomic_icl.models.BACKENDS` (or named in config as ``package.module:Class``).
 
+    A subclass sets :attr:`name` and implements :meth:`run`; it overrides
+    :meth:`__init__` to load its model, and, where useful, :meth:`plan`,
+    :meth:`preflight`, :meth:`check_alphabet` and :meth:`check_environment`.
+    """
+
+    #: The registry key the backend is known by (e.g. ``"hf"``).
     name: ClassVar[str] = ""
 
     def __init__(self, spec: dict[str, Any], seed: int = 0) -> None:
+        """Load the model of a config model entry.
+
+        Args:
+            spec: the model entry (``name``, ``backend``, ``checkpoint``, ...), already
+                validated by the config schema and by :meth:`preflight`.
+            seed: the run's seed, for backends with any randomness.
+        """
         self.spec = dict(spec)
         self.seed = int(seed)
 
     # -- checks ---------------------------------------------------------------
-    @classmethod
+    @classmethod  # noqa: B027 (an optional hook)
     def preflight(cls, spec: dict[str, Any]) -> None:
-        """Static checks of a model entry; raise :class:`BackendError`. No heavy imports."""
+        """Static checks of a model entry at planning time: names, paths, offline cache.
 
-    @classmethod
+        Args:
+            spec: the model entry.
+
+        Raises:
+            BackendError: naming the entry and what to do. Must not import torch,
+                transformers or model packages (it runs on a login node).
+        """
+
+    @classmethod  # noqa: B027 (an optional hook)
     def check_alphabet(cls, spec: dict[str, Any], alphabet: str) -> None:
-        """Static check that the model can read prompts written in ``alphabet`` (the
-        symbols of its encoding); raise :class:`BackendError`. No heavy imports."""
+        """Static check that the model can read prompts written in ``alphabet``.
 
-    @classmethod
+        Args:
+            spec: the model entry.
+            alphabet: the symbols of the entry's encoding (``encodings.<name>.alphabet``).
+
+        Raises:
+            BackendError: the model cannot read that alphabet. No heavy imports.
+        """
+
+    @classmethod  # noqa: B027 (an optional hook)
     def check_environment(cls, spec: dict[str, Any]) -> None:
-        """Checks in the job before loading weights; raise :class:`BackendError`."""
+        """Checks in the job, before any weights are read: devices, packages, GPU features.
+
+        Args:
+            spec: the model entry.
+
+        Raises:
+            BackendError: the job's machine cannot run the model; the message names
+                the fix. May import torch.
+        """
 
     # -- work -------------------------------------------------------------------
     def plan(self, prompts: pd.DataFrame) -> list[np.ndarray]:
-        """Batches of row positions covering every row once. Default: one batch."""
+        """Split a prompt table into batches.
+
+        Args:
+            prompts: the prompt table (columns ``prompt``, ``target``, ...).
+
+        Returns:
+            Batches of row positions that cover every row exactly once. Must be a
+            deterministic function of the prompts and the spec: a resumed job
+            recomputes it and skips the batches already written. Default: one batch.
+        """
         return [np.arange(len(prompts))] if len(prompts) else []
 
-    def run(self, batch: pd.DataFrame) -> Continuations:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def run(self, batch: pd.DataFrame) -> Continuations:
+        """Greedy continuations of one batch.
+
+        Args:
+            batch: rows of the prompt table (one batch of :meth:`plan`).
+
+        Returns:
+            A :class:`Continuations` in the batch's row order: the greedy output as
+            text (its first 8 symbols) and log P(target | prompt) (NaN if unknown).
+        """
 
     def is_out_of_memory(self, exc: BaseException) -> bool:
         """Whether ``exc`` is a device out-of-memory error (the batch is then halved)."""
         return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
 
-    def after_out_of_memory(self) -> None:
+    def after_out_of_memory(self) -> None:  # noqa: B027 (an optional hook)
         """Free cached device memory after an out-of-memory error."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (an optional hook)
         """Release the model."""
 
     def describe(self) -> str:
