@@ -42,6 +42,37 @@ BAD = [
         "models[0].checkpoint: 'pretrained:tiny' names no recipe of `pretrain`",
     ),
     ({"trails": 8}, "Additional properties are not allowed ('trails'"),
+    ({"stats": {"baseline": "mod"}}, "stats.baseline: 'mod' is not a model of `models`"),
+    (
+        {"stats": {"comparisons": [["mode", "orcl"]]}},
+        "stats.comparisons[0][1]: 'orcl' is not a model of `models`",
+    ),
+    ({"figures": {"pairs": [["mode", "x"]]}}, "figures.pairs[0][1]: 'x' is not a model"),
+    (
+        {"figures": {"compare": ["moda"]}},
+        "figures.compare[0]: 'moda' is not a model of `models`; did you mean 'mode'?",
+    ),
+    ({"figures": {"mistakes_models": ["q"]}}, "figures.mistakes_models[0]: 'q' is not a model"),
+    ({"figures": {"reference_names": {"q": "Qwen3-8B"}}}, "figures.reference_names.q: 'q'"),
+    (
+        {"figures": {"reference_names": {"oracle": "Qwen3-9B"}}},
+        "figures.reference_names.oracle: 'Qwen3-9B' is not a model of the published Table 4",
+    ),
+    (
+        {"pretrain": {"p": {"corpus": {"chromosome": 3}}}},
+        "pretrain.p: unknown corpus recipe keys: ['chromosome']",
+    ),
+    ({"pretrain": {"p": {"model": {"layer": 3}}}}, "pretrain.p.model: Additional properties"),
+    ({"pretrain": {"p": {"training": {"lrr": 1}}}}, "pretrain.p.training: Additional properties"),
+    (
+        {"pretrain": {"p": {"training": {"phases": [{"step": 3}]}}}},
+        "pretrain.p.training.phases[0]: Additional properties",
+    ),
+    ({"pretrain": {"p": {"corpuss": {}}}}, "pretrain.p: Additional properties"),
+    (
+        {"pretrain": {"p": {"training": {"phases": [{"steps": 3, "context": 9999, "batch": 1}]}}}},
+        "pretrain.p: a phase context (9999) exceeds model.context",
+    ),
 ]
 
 
@@ -90,3 +121,14 @@ def test_workflow_refuses_bad_config_before_any_job(workdir):
     assert proc.returncode != 0
     assert "functions[1]: unknown function 'rotl9'" in proc.stderr + proc.stdout
     assert not (workdir / "results").exists()
+
+
+def test_workflow_refuses_a_pretraining_typo_at_planning(workdir):
+    """A misspelled recipe key used to pass planning and fail in the pretraining job."""
+    config = small_config(pretrain={"p": {"training": {"phases": [{"steps": 1, "contxt": 8}]}}})
+    bad = write_config(workdir, config, "bad.yaml")
+    proc = snakemake(workdir, "-n", configfile=bad, check=False)
+    out = proc.stderr + proc.stdout
+    assert proc.returncode != 0
+    assert "pretrain.p.training.phases[0]" in out and "contxt" in out
+    assert "Traceback" not in out

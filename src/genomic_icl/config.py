@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
+from difflib import get_close_matches
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -103,6 +104,65 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
                 f"models[{i}].checkpoint: {model['checkpoint']!r} names no recipe of "
                 f"`pretrain` ({', '.join(config.get('pretrain', {})) or 'none defined'})"
             )
+    errors += _reference_errors(config)
+    errors += _pretrain_errors(config)
+    return errors
+
+
+def _reference_errors(config: dict[str, Any]) -> list[str]:
+    """Names in `stats` and `figures` that must be model names of the config."""
+    models = [m["name"] for m in config["models"]]
+    errors = []
+
+    def check(key: str, name: Any) -> None:
+        if name not in models:
+            close = get_close_matches(str(name), models, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            errors.append(f"{key}: {name!r} is not a model of `models`{hint}")
+
+    if config["stats"]["baseline"] != "mode":  # the default may be absent (empty vs-mode table)
+        check("stats.baseline", config["stats"]["baseline"])
+    if config["stats"]["comparisons"] != "all":
+        for i, pair in enumerate(config["stats"]["comparisons"]):
+            for j, name in enumerate(pair):
+                check(f"stats.comparisons[{i}][{j}]", name)
+    figures = config["figures"]
+    for i, pair in enumerate(figures["pairs"]):
+        for j, name in enumerate(pair):
+            check(f"figures.pairs[{i}][{j}]", name)
+    for key in ("compare", "mistakes_models"):
+        for i, name in enumerate(figures[key]):
+            check(f"figures.{key}[{i}]", name)
+    if figures["reference_names"]:
+        published = _table4_models()
+        for name, ref in figures["reference_names"].items():
+            check(f"figures.reference_names.{name}", name)
+            if ref not in published:
+                errors.append(
+                    f"figures.reference_names.{name}: {ref!r} is not a model of the published "
+                    f"Table 4 ({', '.join(published)})"
+                )
+    return errors
+
+
+def _table4_models() -> list[str]:
+    """Model names of the packaged Table 4 (``data/table4.tsv``), in file order."""
+    text = resources.files("genomic_icl").joinpath("data/table4.tsv").read_text()
+    rows = [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
+    col = rows[0].index("model")
+    return list(dict.fromkeys(r[col] for r in rows[1:]))
+
+
+def _pretrain_errors(config: dict[str, Any]) -> list[str]:
+    """Every `pretrain` recipe parsed as the pretraining job will parse it."""
+    from genomic_icl.pretrain import parse_recipe  # numpy only: no torch at planning
+
+    errors = []
+    for name, recipe in config.get("pretrain", {}).items():
+        try:
+            parse_recipe(recipe)
+        except (TypeError, ValueError) as err:
+            errors.append(f"pretrain.{name}: {err}")
     return errors
 
 
