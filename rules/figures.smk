@@ -1,7 +1,7 @@
-# Figures (spec §7 analogues and the extra analyses), PNG for the report and PDF for a
-# paper. genomic_icl.figures.figure_plan decides from the config's models which figures
-# exist (e.g. Fig. 2c needs two families with sizes); each rule below draws one figure
-# family with the shared glue script and its own caption in report/figures/.
+# Figures (analogues of docs/protocol.md §7 and the extra analyses), PNG for the report
+# and PDF for a paper. genomic_icl.figures.figure_plan decides from the config's models
+# which figures exist (e.g. Fig. 2c needs two families with sizes); each rule below draws
+# one figure family with the shared glue script and its own caption in report/figures/.
 from pathlib import Path
 
 from genomic_icl.figures import figure_inputs, figure_plan, plan_choices

@@ -1,5 +1,6 @@
-# Statistics (spec §6 and the analyses beyond the paper): every table is a TSV in
-# results/tables/, listed in the report under "Tables" with a caption naming its test.
+# Statistics (docs/protocol.md §6, and the analyses beyond the paper): every table is a
+# TSV in results/tables/, listed in the report under "Tables" with a caption naming its
+# test.
 # Library: genomic_icl.stats; scripts are thin glue.
 SCORED = expand("results/scored/{model}.parquet", model=MODELS)
 TABLES = "results/tables/{}.tsv"

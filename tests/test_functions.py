@@ -19,7 +19,8 @@ from genomic_icl.functions import (
 )
 
 A, B, C, D = "10110001", "11010111", "10011001", "00100000"
-# (primitive, input, expected output), computed by hand from the spec's definitions.
+# (primitive, input, expected output), computed by hand from the definitions in
+# docs/protocol.md §2.
 EXAMPLES = [
     ("identity", A, A),
     ("flip_bits", A, "01001110"),

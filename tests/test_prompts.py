@@ -30,7 +30,7 @@ def parse_prompt(prompt: str, sym0: str, sym1: str, sep: str):
 
 
 def test_spec_example_layout():
-    # spec §3's 4-bit example, written here with 8-bit symbols: reverse, 0->A 1->T SEP->G
+    # the example of docs/protocol.md §3: reverse_bits, 0->A 1->T SEP->G
     f = get_function("reverse_bits")
     xs = np.array([0b00011100, 0b01000000])
     prompt = build_prompt(xs, f.apply(xs), 0b11000000, "A", "T", "G")

@@ -1,5 +1,5 @@
 """The task suite: 30 primitives on 8-bit symbols and the 100 functions built from them
-(spec §2). A composition ``a>b`` applies ``a`` then ``b``."""
+(docs/protocol.md §2). A composition ``a>b`` applies ``a`` then ``b``."""
 
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ class Function:
 
     @property
     def bit_load(self) -> int:
-        """How many input positions can change the output when flipped (spec §2)."""
+        """How many input positions can change the output when flipped (docs/protocol.md §2)."""
         return _bit_load(self.name)
 
 
@@ -192,7 +192,7 @@ def get_function(name: str) -> Function:
 
 
 def bit_diversity(y: np.ndarray | int) -> np.ndarray:
-    """Number of minority bits of each output, ``min(#zeros, #ones)`` (spec §2)."""
+    """Number of minority bits of each output, ``min(#zeros, #ones)`` (docs/protocol.md §2)."""
     ones = bits.to_array(y).sum(axis=-1).astype(np.int64)
     return np.minimum(ones, 8 - ones)
 

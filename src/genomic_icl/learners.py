@@ -1,4 +1,4 @@
-"""Reference learners (spec §5), working on the bits of each trial.
+"""Reference learners (docs/protocol.md §5), working on the bits of each trial.
 
 - ``mode``: the most frequent output among the demonstrations, ties at random (the
   paper's baseline; it does not improve with n).

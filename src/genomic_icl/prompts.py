@@ -1,4 +1,4 @@
-"""Seeded trials and their prompts (spec §3).
+"""Seeded trials and their prompts (docs/protocol.md §3).
 
 Every draw of a trial derives from ``(seed, function, n, trial)`` alone, so adding a
 shot count, raising m or changing other settings never changes an existing prompt,
