@@ -471,20 +471,20 @@ def accuracy_table(
     :func:`joint_bootstrap` (``boot``, or drawn here from ``replicates`` and
     ``seed``): one draw for all models, which depends on the prompts only."""
     boot = boot if boot is not None else joint_bootstrap(scored, replicates, seed)
+    y = scored["correct"].astype(float)
+    per_f = y.groupby([scored["model"], scored["n_shots"], scored["function"]]).mean()
+    acc = per_f.groupby(level=["model", "n_shots"]).mean()
+    size = y.groupby([scored["model"], scored["n_shots"]]).size()
     rows = []
     for model in _models_in_order(scored):
-        sub = scored[scored["model"] == model]
-        for n in sorted(sub["n_shots"].unique()):
-            cell = sub[sub["n_shots"] == n]
-            y = cell["correct"].to_numpy(dtype=float)
-            f = cell["function"].to_numpy()
+        for n in sorted(acc.loc[model].index):
             rows.append(
                 {
                     "model": model,
                     "n_shots": int(n),
-                    "accuracy": cluster_mean(y, f),
+                    "accuracy": float(acc.loc[(model, n)]),
                     "se": _sd(boot.replicates(model, int(n))),
-                    "n_prompts": int(len(cell)),
+                    "n_prompts": int(size.loc[(model, n)]),
                 }
             )
     return pd.DataFrame(rows, columns=["model", "n_shots", "accuracy", "se", "n_prompts"])
@@ -1083,61 +1083,80 @@ def breakdown_table(
     :func:`joint_bootstrap`, the statistic recomputed on the level's resampled
     prompts). Columns: model, n_shots, ``by``, accuracy, se, n_functions, n_prompts,
     estimator."""
-    cols = ["model", "n_shots", by, "accuracy", "se", "n_functions", "n_prompts", "estimator"]
-    if scored.empty:
-        return pd.DataFrame(columns=cols)
-    pooled = varies_within_function(scored, by) if pooled is None else bool(pooled)
+    tables = breakdown_tables(scored, replicates, seed, {by: pooled}, resample_trials)
+    return tables[BREAKDOWN_TABLES.get(by, by)]
+
+
+BREAKDOWN_TABLES = {"bit_load": "bitload"}  # column -> table name, where they differ
+
+
+def _breakdown_columns(by: str) -> list[str]:
+    return ["model", "n_shots", by, "accuracy", "se", "n_functions", "n_prompts", "estimator"]
+
+
+def _breakdown_point(scored: pd.DataFrame, by: str, pooled: bool) -> pd.DataFrame:
+    """Point estimates of :func:`breakdown_table` per (model, n_shots, level)."""
+    keys = ["model", "n_shots", by]
+    per_f = scored.groupby([*keys, "function"], sort=False)["correct"].agg(["mean", "size"])
+    g = per_f.groupby(level=keys, sort=False)
+    out = pd.DataFrame(
+        {
+            "n_functions": g.size(),
+            "n_prompts": g["size"].sum(),
+            "cluster_mean": g["mean"].mean(),
+        }
+    )
+    pooled_mean = scored.groupby(keys, sort=False)["correct"].mean()
+    out["accuracy"] = pooled_mean.reindex(out.index) if pooled else out["cluster_mean"]
+    return out.reset_index()
+
+
+def _breakdown_replicates(
+    scored: pd.DataFrame,
+    props: Mapping[str, bool],
+    replicates: int,
+    seed: int,
+    resample_trials: bool,
+) -> dict[str, dict[tuple[str, int, object], np.ndarray]]:
+    """Replicates of every breakdown of ``props`` ({column: pooled}) from one joint
+    draw: {column: {(model, n, level): (R,) replicate accuracies}}."""
     models = _models_in_order(scored)
     funcs, design = _joint_design(scored)
     prep = {}
     for n, keys in design.items():
-        cell = scored[scored["n_shots"] == n]
-        lev = cell.drop_duplicates(["function", "trial"]).set_index(["function", "trial"])[by]
-        level = lev.reindex(pd.MultiIndex.from_frame(keys[["function", "trial"]])).to_numpy()
-        levels = np.unique(level)
-        onehot = (level[:, None] == levels[None, :]).astype(np.float32)  # (P, L)
-        if pooled:
-            scale = np.ones(len(keys), np.float32)
-        else:  # each function's trials in a level carry total weight 1
-            per = pd.Series(level).groupby([keys["_f"].to_numpy(), level]).transform("size")
-            scale = (1.0 / per.to_numpy()).astype(np.float32)
+        cell = scored[scored["n_shots"] == n].drop_duplicates(["function", "trial"])
+        idx = pd.MultiIndex.from_frame(keys[["function", "trial"]])
         y = _correct_matrix(scored, keys, n, models)
         have = [i for i, m in enumerate(models) if not np.isnan(y[:, i]).all()]
         y = y[:, have].astype(np.float32)
-        prep[n] = (levels, onehot, scale, y, have, np.empty((replicates, len(have), len(levels))))
+        per = {}
+        for by, pooled in props.items():
+            level = cell.set_index(["function", "trial"])[by].reindex(idx).to_numpy()
+            order = np.argsort(level, kind="stable")  # a level is a slice of the sorted prompts
+            lv, first, cnt = np.unique(level[order], return_index=True, return_counts=True)
+            if pooled:
+                scale = np.ones(len(keys), np.float32)
+            else:  # each function's trials in a level carry total weight 1
+                size = pd.Series(level).groupby([keys["_f"].to_numpy(), level]).transform("size")
+                scale = (1.0 / size.to_numpy()).astype(np.float32)
+            reps = np.empty((replicates, len(have), len(lv)))
+            per[by] = (order, lv, first, cnt, scale[order], y[order], reps)
+        prep[n] = (have, per)
     for n, rows, counts in _joint_draws(design, len(funcs), replicates, seed, resample_trials):
-        levels, onehot, scale, y, have, reps = prep[n]
-        w = counts * scale
-        num = w @ (y[:, :, None] * onehot[:, None, :]).reshape(len(y), -1)  # (r, M*L)
-        den = (w @ onehot).astype(float)  # (r, L)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            reps[rows] = num.reshape(-1, len(have), len(levels)) / den[:, None, :]
-    out = []
-    for (model, n, level), cell in scored.groupby(["model", "n_shots", by], sort=False):
-        y = cell["correct"].to_numpy(float)
-        f = cell["function"].to_numpy()
-        levels, _, _, _, have, reps = prep[int(n)]
-        r = reps[:, have.index(models.index(model)), int(np.searchsorted(levels, level))]
-        out.append(
-            {
-                "model": model,
-                "n_shots": int(n),
-                by: int(level),
-                "accuracy": float(y.mean()) if pooled else cluster_mean(y, f),
-                "se": _sd(r),
-                "n_functions": int(pd.Series(f).nunique()),
-                "n_prompts": len(cell),
-                "estimator": BREAKDOWN_ESTIMATORS[pooled],
-            }
-        )
-    out = pd.DataFrame(out, columns=cols)
-    order = {m: i for i, m in enumerate(models)}
-    return (
-        out.assign(_o=out["model"].map(order))
-        .sort_values(["_o", "n_shots", by])
-        .drop(columns="_o")
-        .reset_index(drop=True)
-    )
+        for order, _lv, first, cnt, scale, y, reps in prep[n][1].values():
+            w = counts[:, order] * scale
+            for j, (s0, c) in enumerate(zip(first, cnt, strict=True)):
+                ws = w[:, s0 : s0 + c]
+                den = ws.sum(axis=1, dtype=float)[:, None]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    reps[rows, :, j] = (ws @ y[s0 : s0 + c]) / den
+    out: dict[str, dict] = {by: {} for by in props}
+    for n, (have, per) in prep.items():
+        for by, (_o, lv, _f, _c, _s, _y, reps) in per.items():
+            for k, i in enumerate(have):
+                for j, level in enumerate(lv):
+                    out[by][(models[i], n, level)] = reps[:, k, j]
+    return out
 
 
 def wilson_interval(
@@ -1361,14 +1380,16 @@ def paired_comparison(
     if boot is None and len(j):
         both = scored[scored["model"].isin([model_a, model_b])]
         boot = joint_bootstrap(both, replicates, seed)
+    j["correct_a"] = j["correct_a"].astype(float)
+    j["correct_b"] = j["correct_b"].astype(float)
+    per_f = j.groupby(["n_shots", "function"])[["correct_a", "correct_b"]].mean()
+    acc = per_f.groupby(level="n_shots").mean()  # mean over functions of function means
+    n_pairs = j.groupby("n_shots").size()
     rows = []
     for n in sorted(j["n_shots"].unique()):
-        cell = j[j["n_shots"] == n]
-        d = cell["correct_a"].to_numpy(float) - cell["correct_b"].to_numpy(float)
-        f = cell["function"].to_numpy()
         reps = boot.replicates(model_a, n) - boot.replicates(model_b, n)
         replicates = len(reps)
-        est = cluster_mean(d, f)
+        acc_a, acc_b = float(acc.loc[n, "correct_a"]), float(acc.loc[n, "correct_b"])
         lo, hi = np.quantile(reps, [alpha / 2, 1 - alpha / 2])
         tail = min(np.sum(reps <= 0), np.sum(reps >= 0))
         p = min(1.0, 2 * (tail + 1) / (replicates + 1))
@@ -1377,14 +1398,14 @@ def paired_comparison(
                 "model_a": model_a,
                 "model_b": model_b,
                 "n_shots": int(n),
-                "accuracy_a": cluster_mean(cell["correct_a"].to_numpy(float), f),
-                "accuracy_b": cluster_mean(cell["correct_b"].to_numpy(float), f),
-                "difference": est,
+                "accuracy_a": acc_a,
+                "accuracy_b": acc_b,
+                "difference": acc_a - acc_b,
                 "se": float(np.std(reps, ddof=1)),
                 "ci_lo": float(lo),
                 "ci_hi": float(hi),
                 "p_value": float(p),
-                "n_pairs": len(cell),
+                "n_pairs": int(n_pairs.loc[n]),
                 "test": f"A - B (accuracy, fraction) by the {_boot_text(boot)}; "
                 f"{100 * (1 - alpha):g}% percentile CI; two-sided bootstrap p",
             }
@@ -1650,13 +1671,44 @@ def trial_tables(
 
 
 def breakdown_tables(
-    scored: pd.DataFrame, replicates: int = 5000, seed: int = 0
+    scored: pd.DataFrame,
+    replicates: int = 5000,
+    seed: int = 0,
+    props: Mapping[str, bool | None] | None = None,
+    resample_trials: bool = True,
 ) -> dict[str, pd.DataFrame]:
-    """Accuracy by BitLoad and by the target's BitDiversity (bootstrap SEs)."""
-    return {
-        "bitload": breakdown_table(scored, "bit_load", replicates, seed),
-        "target_diversity": breakdown_table(scored, "target_diversity", replicates, seed),
+    """Accuracy by each property of ``props`` ({column: pooled or None for automatic};
+    default: BitLoad and the target's BitDiversity) with SEs from one joint draw (see
+    :func:`breakdown_table`), keyed by table name (:data:`BREAKDOWN_TABLES`, else the
+    column name)."""
+    props = dict(props or {"bit_load": None, "target_diversity": None})
+    pooled = {
+        by: varies_within_function(scored, by) if p is None else bool(p) for by, p in props.items()
     }
+    if scored.empty:
+        return {
+            BREAKDOWN_TABLES.get(by, by): pd.DataFrame(columns=_breakdown_columns(by))
+            for by in props
+        }
+    reps = _breakdown_replicates(scored, pooled, replicates, seed, resample_trials)
+    order = {m: i for i, m in enumerate(_models_in_order(scored))}
+    out = {}
+    for by, pool in pooled.items():
+        t = _breakdown_point(scored, by, pool)
+        t["se"] = [
+            _sd(reps[by][(m, int(n), lv)])
+            for m, n, lv in t[["model", "n_shots", by]].itertuples(index=False)
+        ]
+        t["estimator"] = BREAKDOWN_ESTIMATORS[pool]
+        t["n_shots"] = t["n_shots"].astype(int)
+        if pd.api.types.is_numeric_dtype(t[by]):
+            t[by] = t[by].astype(int)
+        out[BREAKDOWN_TABLES.get(by, by)] = (
+            t.assign(_o=t["model"].map(order))
+            .sort_values(["_o", "n_shots", by])[_breakdown_columns(by)]
+            .reset_index(drop=True)
+        )
+    return out
 
 
 def compute_all(
