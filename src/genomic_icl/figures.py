@@ -662,8 +662,8 @@ def loglinear_fits(
                 r.a0 + r.a1 * np.log2(ns),
                 linestyle=st["linestyle"],
                 color=st["color"],
-                label=f"{r.model}: a1 = {100 * r.a1:.1f} pp/doubling, p = {r.p_value:.1g}"
-                + (f" ({k} pt), {trial_p[r.model]:.1g} (trial)" if r.model in trial_p else ""),
+                label=f"{r.model}: a1 = {100 * r.a1:.1f} pp, p = {r.p_value:.1g}"
+                + (f" / {trial_p[r.model]:.1g}" if r.model in trial_p else ""),
             )
         _log2_axis(ax, ns)
         _pct_axis(ax)
@@ -689,13 +689,14 @@ def loglinear_fits(
             models,
             sub["n_shots"],
             _m_text(sub, n_functions),
-            f"p: one-sided t-test a1 > 0; {k} pt: OLS over the {k} shot counts (df = {k - 2}); "
+            f"a1 in pp per doubling of n; p: one-sided t-test a1 > 0 of the OLS over the {k} "
+            f"shot counts (df = {k - 2})"
             + (
-                "trial: trial-level OLS, SEs clustered by function (df = functions - 1); "
+                " / of the trial-level OLS, SEs clustered by function (df = functions - 1)"
                 if trial_p
                 else ""
             )
-            + "a1 error bars: +-1 SE of the shot-count fit",
+            + "; a1 error bars: +-1 SE of the shot-count fit",
         )
         _save(fig, png, pdf)
 
