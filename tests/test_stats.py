@@ -669,3 +669,21 @@ def test_clustered_fit_table_statsmodels_and_logit():
 def test_clustered_logit_degenerate_outcome_is_nan():
     out = S.clustered_logit(np.zeros(8), np.arange(8.0) % 3, np.arange(8) // 2)
     assert np.isnan(out["b1"]) and np.isnan(out["p_value"])
+
+
+def test_fits_vs_size_bootstrap_se_refits_every_replicate():
+    df = _shared_effects(np.random.default_rng(8), a=(0.2, 0.25, 0.3), f=40, shots=(1, 4, 16))
+    meta = pd.DataFrame(
+        {"model": ["m0", "m1", "m2"], "family": "F", "params": [1e8, 1e9, 1e10], "reference": False}
+    )
+    boot = S.joint_bootstrap(df, 500, seed=2)
+    acc = S.accuracy_table(df, boot=boot)
+    fv = S.fits_vs_size(S.fit_table(acc), meta, acc, boot).set_index("coefficient")
+    x, z = np.log2([1, 4, 16]), np.log10([1e8, 1e9, 1e10])
+    reps = np.stack([[boot.replicates(m, n) for n in (1, 4, 16)] for m in ("m0", "m1", "m2")])
+    for coef, k in (("a1", 0), ("a0", 1)):
+        per_model = np.stack([np.polyfit(x, reps[i], 1)[k] for i in range(3)])  # (3, R)
+        slope = np.polyfit(z, per_model, 1)[0]
+        assert fv.loc[coef, "slope_se_bootstrap"] == pytest.approx(np.std(slope, ddof=1))
+    assert "two-sided" in fv.loc["a1", "test"] and "df = k-2" in fv.loc["a1", "test"]
+    assert S.fits_vs_size(S.fit_table(acc), meta)["slope_se_bootstrap"].isna().all()

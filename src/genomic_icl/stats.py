@@ -561,24 +561,56 @@ def fit_table(accuracy: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FIT_COLUMNS)
 
 
-def fits_vs_size(fits: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+def _coefficient_weights(ns: Sequence[int], coef: str) -> np.ndarray:
+    """Weights w_n with coef = sum_n w_n accuracy_n for the OLS on log2(n)."""
+    x = np.log2(np.asarray(ns, float))
+    c = (x - x.mean()) / np.sum((x - x.mean()) ** 2)
+    return c if coef == "a1" else 1.0 / len(x) - x.mean() * c
+
+
+def fits_vs_size(
+    fits: pd.DataFrame,
+    meta: pd.DataFrame,
+    accuracy: pd.DataFrame | None = None,
+    boot: JointBootstrap | None = None,
+) -> pd.DataFrame:
     """a0 and a1 against model size within each family (paper Fig. 5b-c).
 
     For each family with >= 2 sized models and each coefficient, OLS of the
     coefficient on log10(params); ``p_value`` is the two-sided t-test of the slope
-    (df = k-2, NaN for k < 3). Columns: family, coefficient, n_models, models,
-    slope_per_decade, slope_se, p_value, test."""
+    (df = k-2, NaN for k < 3). With the accuracy table and the joint bootstrap, the
+    slope (a linear combination of the accuracies) also gets its bootstrap SE
+    (``slope_se_bootstrap``) and a two-sided z-test (``p_value_bootstrap``; these
+    models fixed, tasks and trials resampled). Columns: family, coefficient,
+    n_models, models, slope_per_decade, slope_se, df, p_value, slope_se_bootstrap,
+    p_value_bootstrap, test."""
     m = fits.merge(meta, on="model", how="inner")
     m = m[m["params"].notna() & (m["params"] > 0)]
+    use_boot = boot is not None and accuracy is not None
+    src = (
+        f"; p_value_bootstrap: two-sided z-test, SE from the {_boot_text(boot)}" if use_boot else ""
+    )
     rows = []
     for fam in pd.unique(m["family"].dropna()):
         sub = m[m["family"] == fam].sort_values("params")
         if len(sub) < 2:
             continue
+        z = np.log10(sub["params"].to_numpy(float))
         for coef in ("a0", "a1"):
-            fit = _ols(np.log10(sub["params"].to_numpy(float)), sub[coef].to_numpy(float))
+            fit = _ols(z, sub[coef].to_numpy(float))
             p1 = fit["p_value"]
             p2 = 2 * min(p1, 1 - p1) if np.isfinite(p1) else np.nan
+            se_b = p_b = np.nan
+            if use_boot and np.ptp(z) > 0:
+                d = (z - z.mean()) / np.sum((z - z.mean()) ** 2)
+                weights = {}
+                for model, dm in zip(sub["model"], d, strict=True):
+                    ns = sorted(accuracy.loc[accuracy["model"] == model, "n_shots"])
+                    for n, wn in zip(ns, _coefficient_weights(ns, coef), strict=True):
+                        weights[(model, int(n))] = dm * wn
+                se_b = boot.se(weights)
+                zz = z_one_sided(fit["a1"], se_b)[0]
+                p_b = float(2 * sps.norm.sf(abs(zz))) if np.isfinite(zz) else np.nan
             rows.append(
                 {
                     "family": fam,
@@ -589,8 +621,10 @@ def fits_vs_size(fits: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
                     "slope_se": fit["a1_se"],
                     "df": fit["df"],
                     "p_value": p2,
+                    "slope_se_bootstrap": se_b,
+                    "p_value_bootstrap": p_b,
                     "test": "OLS of the coefficient on log10(params) over the family's k "
-                    "models; two-sided t-test slope != 0, df = k-2",
+                    "models; p_value: two-sided t-test slope != 0, df = k-2" + src,
                 }
             )
     return pd.DataFrame(
@@ -604,6 +638,8 @@ def fits_vs_size(fits: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
             "slope_se",
             "df",
             "p_value",
+            "slope_se_bootstrap",
+            "p_value_bootstrap",
             "test",
         ],
     )
@@ -1643,7 +1679,7 @@ def accuracy_tables(
     fits = fit_table(accuracy)
     return {
         "fits": fits,
-        "fits_vs_size": fits_vs_size(fits, meta),
+        "fits_vs_size": fits_vs_size(fits, meta, accuracy, boot),
         "vs_mode": vs_baseline_table(accuracy, baseline, alpha, boot),
         "scaling": scaling_table(accuracy, meta, boot),
         "family_means": family_means_table(accuracy, meta, boot, baseline),
