@@ -91,8 +91,9 @@ def stable_key(label: str | int) -> int:
 def bootstrap_seed(seed: int, *labels: str | int) -> np.random.SeedSequence:
     """The seed of one bootstrap: ``SeedSequence([seed, key(label1), key(label2), ...])``.
 
-    For a (model, n) cell use ``bootstrap_seed(seed, model, n)``: it depends on the
-    cell only, never on which other models or n are present."""
+    The joint bootstrap draws its functions from ``bootstrap_seed(seed, "functions")``
+    and the trials at n from ``bootstrap_seed(seed, "trials", n)``: they depend on
+    the prompts only, never on which models are present."""
     return np.random.SeedSequence([int(seed)] + [stable_key(x) for x in labels])
 
 
