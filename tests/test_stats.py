@@ -687,3 +687,10 @@ def test_fits_vs_size_bootstrap_se_refits_every_replicate():
         assert fv.loc[coef, "slope_se_bootstrap"] == pytest.approx(np.std(slope, ddof=1))
     assert "two-sided" in fv.loc["a1", "test"] and "df = k-2" in fv.loc["a1", "test"]
     assert S.fits_vs_size(S.fit_table(acc), meta)["slope_se_bootstrap"].isna().all()
+
+
+def test_breakdown_rejects_a_property_of_the_prediction(scored):
+    with pytest.raises(ValueError, match="'pred_diversity': it differs between models"):
+        S.breakdown_table(scored, "pred_diversity", replicates=10)
+    with pytest.raises(KeyError, match="no bootstrap replicates for model 'nope' at n = 1"):
+        S.joint_bootstrap(scored, 10).replicates("nope", 1)

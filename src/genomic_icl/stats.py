@@ -359,7 +359,10 @@ class JointBootstrap:
 
     def replicates(self, model: str, n: int) -> np.ndarray:
         """The R replicate accuracies of (model, n); ``KeyError`` when absent."""
-        return self.values[:, self._col[(model, int(n))]]
+        try:
+            return self.values[:, self._col[(model, int(n))]]
+        except KeyError:
+            raise KeyError(f"no bootstrap replicates for model {model!r} at n = {n}") from None
 
     def has(self, model: str, n: int) -> bool:
         """Whether (model, n) is in the bootstrap."""
@@ -1159,6 +1162,12 @@ def _breakdown_replicates(
     draw: {column: {(model, n, level): (R,) replicate accuracies}}."""
     models = _models_in_order(scored)
     funcs, design = _joint_design(scored)
+    for by in props:
+        if (scored.groupby(KEY)[by].nunique() > 1).any():
+            raise ValueError(
+                f"breakdown by {by!r}: it differs between models on the same prompt; a "
+                "breakdown needs a property of the prompt or the function"
+            )
     prep = {}
     for n, keys in design.items():
         cell = scored[scored["n_shots"] == n].drop_duplicates(["function", "trial"])
