@@ -3,7 +3,7 @@
 8 models (5 Qwen3, 3 Evo2) x 8 shot counts x 100 functions x 8 trials (800 prompts per
 (model, n)), 5000 bootstrap replicates; targets: statistics < 60 s, figures < 30 s on 2
 cores. Prints one line per stage and the totals. Usage: python benchmarks/stats.py
-[--replicates R] [--models K] [--with-mode]
+[--replicates R] [--trials M] [--with-mode] [--stats-only]
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ def main() -> None:
     ap.add_argument("--replicates", type=int, default=5000)
     ap.add_argument("--trials", type=int, default=8)
     ap.add_argument("--with-mode", action="store_true", help="add the mode baseline (9 models)")
+    ap.add_argument("--stats-only", action="store_true", help="skip the figures")
     args = ap.parse_args()
 
     models = [{"name": n, "backend": "hf", "family": f, "params": p} for n, f, p in PAPER_MODELS]
@@ -62,11 +63,12 @@ def main() -> None:
     stages = {}
     t0 = time.perf_counter()
     t = time.perf_counter()
-    acc = S.accuracy_table(scored, R, seed)
-    stages["accuracy (bootstrap)"] = time.perf_counter() - t
+    boot = S.joint_bootstrap(scored, R, seed)
+    acc = S.accuracy_table(scored, boot=boot)
+    stages["accuracy (joint bootstrap, all models)"] = time.perf_counter() - t
     t = time.perf_counter()
-    tabs = {"accuracy": acc, **S.accuracy_tables(acc, meta)}
-    stages["fits, vs_mode, scaling"] = time.perf_counter() - t
+    tabs = {"accuracy": acc, **S.accuracy_tables(acc, meta, boot=boot)}
+    stages["fits, vs_mode, scaling, family means"] = time.perf_counter() - t
     t = time.perf_counter()
     tabs.update(S.trial_tables(scored, args.trials))
     stages["clustered fits, per task, mistakes, div0, power"] = time.perf_counter() - t
@@ -74,8 +76,8 @@ def main() -> None:
     tabs.update(S.breakdown_tables(scored, R, seed))
     stages["breakdowns BitLoad/BitDiversity (bootstrap)"] = time.perf_counter() - t
     t = time.perf_counter()
-    tabs["paired"] = S.paired_table(scored, "all", R, seed)
-    stages[f"paired, all {len(tabs['paired']) // len(SHOTS)} pairs (bootstrap)"] = (
+    tabs["paired"] = S.paired_table(scored, "all", R, seed, boot=boot)
+    stages[f"paired, all {len(tabs['paired']) // len(SHOTS)} pairs (joint replicates)"] = (
         time.perf_counter() - t
     )
     total_stats = time.perf_counter() - t0
@@ -83,6 +85,8 @@ def main() -> None:
         print(f"  stats  {k:<52s} {v:6.2f} s")
     print(f"STATISTICS TOTAL: {total_stats:.2f} s (target < 60 s; replicates = {R})")
 
+    if args.stats_only:
+        return
     plan = F.figure_plan(models, {}, SHOTS)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as d:

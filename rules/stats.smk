@@ -4,6 +4,9 @@
 # Library: genomic_icl.stats; scripts are thin glue.
 SCORED = expand("results/scored/{model}.parquet", model=MODELS)
 TABLES = "results/tables/{}.tsv"
+# the joint bootstrap's replicates of every (model, n) accuracy: one draw for all models,
+# read by every rule whose SEs combine models (differences, family means, slopes)
+REPLICATES = "results/bootstrap/accuracy_replicates.parquet"
 
 
 STATS_TARGETS = [
@@ -14,6 +17,7 @@ STATS_TARGETS = [
         "fits_vs_size",
         "vs_mode",
         "scaling",
+        "family_means",
         "clustered_fits",
         "per_task",
         "mistakes",
@@ -30,11 +34,12 @@ rule accuracy:
     input:
         SCORED,
     output:
-        report(
+        accuracy=report(
             "results/tables/accuracy.tsv",
             caption="../report/tables/accuracy.rst",
             category="Tables",
         ),
+        replicates=REPLICATES,
     log:
         "logs/stats/accuracy.log",
     conda:
@@ -51,7 +56,8 @@ rule accuracy:
 
 rule stats_fits:
     input:
-        TABLES.format("accuracy"),
+        accuracy=TABLES.format("accuracy"),
+        replicates=REPLICATES,
     output:
         fits=report(
             "results/tables/fits.tsv",
@@ -71,6 +77,11 @@ rule stats_fits:
         scaling=report(
             "results/tables/scaling.tsv",
             caption="../report/tables/scaling.rst",
+            category="Tables",
+        ),
+        family_means=report(
+            "results/tables/family_means.tsv",
+            caption="../report/tables/family_means.rst",
             category="Tables",
         ),
     log:
@@ -163,7 +174,8 @@ rule stats_breakdowns:
 
 rule stats_paired:
     input:
-        SCORED,
+        scored=SCORED,
+        replicates=REPLICATES,
     output:
         report(
             "results/tables/paired.tsv",

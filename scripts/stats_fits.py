@@ -1,16 +1,17 @@
-"""Snakemake glue: tables from the accuracy table (fits, fits vs size, vs mode, scaling)."""
+"""Snakemake glue: tables from the accuracy table and the joint bootstrap's replicates
+(fits, fits vs size, vs mode, scaling, family means)."""
 
 import pandas as pd
 
-from genomic_icl.io import write_tsv
-from genomic_icl.stats import accuracy_tables, model_metadata
+from genomic_icl.io import read_table, write_tsv
+from genomic_icl.stats import JointBootstrap, accuracy_tables, model_metadata
 from genomic_icl.workflow import logged
 
 with logged(snakemake.log[0]):
-    accuracy = pd.read_csv(snakemake.input[0], sep="\t")
+    accuracy = pd.read_csv(snakemake.input.accuracy, sep="\t")
+    boot = JointBootstrap.from_frame(read_table(snakemake.input.replicates))
     s = snakemake.params.stats
-    tables = accuracy_tables(
-        accuracy, model_metadata(snakemake.params.models), s["baseline"], s["alpha"]
-    )
+    meta = model_metadata(snakemake.params.models)
+    tables = accuracy_tables(accuracy, meta, s["baseline"], s["alpha"], boot)
     for name, path in snakemake.output.items():
         write_tsv(tables[name], path)

@@ -112,6 +112,7 @@ def test_accuracy_table_unbalanced_functions():
             "model": "x",
             "n_shots": 1,
             "function": ["a", "a", "a", "b"],
+            "trial": [0, 1, 2, 0],
             "correct": [True, True, False, False],
         }
     )
@@ -405,3 +406,291 @@ def test_clustered_fit_unbalanced_matches_accuracy_fit():
     cl = S.clustered_fit_table(df).iloc[0]
     assert cl["a1"] == pytest.approx(fit["a1"]) and cl["a0"] == pytest.approx(fit["a0"])
     assert cl["a1_se"] > 0 and cl["df"] == 5
+
+
+# --------------------------------------------------------------------------- joint bootstrap
+def _shared_effects(rng, a=(0.2, 0.25, 0.3), f=100, m=8, sd=0.15, shots=(1,)):
+    """Scored rows (model, function, n_shots, trial, correct) of len(a) models whose
+    per-function accuracy is clip(a_i + u_f, 0, 1) with u_f ~ N(0, sd) shared by all."""
+    u = rng.normal(0, sd, f)
+    frames = []
+    for n in shots:
+        for i, ai in enumerate(a):
+            p = np.clip(ai + u, 0, 1)
+            y = rng.random((f, m)) < p[:, None]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "model": f"m{i}",
+                        "function": np.repeat([f"f{j:03d}" for j in range(f)], m),
+                        "n_shots": n,
+                        "trial": np.tile(np.arange(m), f),
+                        "correct": y.ravel(),
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _per_trial(df, weights):
+    """Per prompt of one n: sum_model weight * correct, and the prompt's function."""
+    wide = df.pivot(index=["function", "trial"], columns="model", values="correct").astype(float)
+    v = sum(w * wide[m] for m, w in weights.items())
+    return v.to_numpy(), wide.index.get_level_values("function").to_numpy()
+
+
+def test_joint_bootstrap_is_the_two_stage_bootstrap_of_every_combination():
+    """Per model, of a difference and of a mean over models, the joint replicates have
+    the exact two-stage bootstrap SE of the per-prompt combination."""
+    df = _shared_effects(np.random.default_rng(0))
+    boot = S.joint_bootstrap(df, replicates=20000, seed=3)
+    for weights in ({"m0": 1.0}, {"m2": 1.0, "m0": -1.0}, {"m0": 1 / 3, "m1": 1 / 3, "m2": 1 / 3}):
+        v, f = _per_trial(df, weights)
+        se = boot.se({(m, 1): w for m, w in weights.items()})
+        assert se == pytest.approx(S.analytic_bootstrap_se(v, f), rel=0.03), weights
+    acc = S.accuracy_table(df, boot=boot)
+    for r in acc.itertuples():
+        assert boot.replicates(r.model, 1).mean() == pytest.approx(r.accuracy, abs=0.002)
+    one = S.joint_bootstrap(df, replicates=20000, seed=3, resample_trials=False)
+    v, f = _per_trial(df, {"m2": 1.0, "m0": -1.0})
+    means = pd.Series(v).groupby(f).mean()
+    ideal = math.sqrt(np.mean((means - means.mean()) ** 2) / len(means))  # functions only
+    assert one.se({("m2", 1): 1.0, ("m0", 1): -1.0}) == pytest.approx(ideal, rel=0.03)
+
+
+def test_joint_se_matches_monte_carlo_over_fresh_tasks():
+    """Three models share task effects. Over fresh draws of the functions' effects and
+    of the trials, the SD of a difference and of the family mean is the truth; the joint
+    bootstrap recovers it, the independent formulas do not."""
+    rng = np.random.default_rng(1)
+    a, f, m, sd = np.array([0.2, 0.25, 0.3]), 100, 8, 0.15
+    u = rng.normal(0, sd, (4000, 1, f, 1))
+    y = rng.random((4000, 3, f, m)) < np.clip(a[None, :, None, None] + u, 0, 1)
+    acc = y.mean(axis=(2, 3))  # (datasets, models)
+    mc_diff = np.std(acc[:, 2] - acc[:, 0], ddof=1)
+    mc_mean = np.std(acc.mean(axis=1), ddof=1)
+    diff = {("m2", 1): 1.0, ("m0", 1): -1.0}
+    mean = {(f"m{i}", 1): 1 / 3 for i in range(3)}
+    got = {
+        k: [] for k in ("diff1", "mean1", "diff2", "mean2", "corr_d", "corr_m", "ind_d", "ind_m")
+    }
+    for _ in range(24):
+        df = _shared_effects(rng, tuple(a), f, m, sd)
+        one = S.joint_bootstrap(df, 2000, seed=int(rng.integers(1 << 30)), resample_trials=False)
+        two = S.joint_bootstrap(df, 2000, seed=int(rng.integers(1 << 30)))
+        got["diff1"].append(one.se(diff))
+        got["mean1"].append(one.se(mean))
+        got["diff2"].append(two.se(diff))
+        got["mean2"].append(two.se(mean))
+        # the two-stage bootstrap counts the within-function variance twice: its variance
+        # exceeds the truth by (1/F) mean_f s_f^2 / m (s_f^2: within-function variance)
+        for key, w in (
+            ("corr_d", {"m2": 1.0, "m0": -1.0}),
+            ("corr_m", {"m0": 1 / 3, "m1": 1 / 3, "m2": 1 / 3}),
+        ):
+            v, fn = _per_trial(df, w)
+            extra = pd.Series(v).groupby(fn).var(ddof=0).mean() / m / f
+            se2 = two.se({(mm, 1): ww for mm, ww in w.items()})
+            got[key].append(math.sqrt(max(se2**2 - extra, 0)))
+        se = [two.se({(f"m{i}", 1): 1.0}) for i in range(3)]
+        got["ind_d"].append(math.sqrt(se[0] ** 2 + se[2] ** 2))
+        got["ind_m"].append(math.sqrt(sum(s**2 for s in se)) / 3)
+    g = {k: float(np.sqrt(np.mean(np.square(v)))) for k, v in got.items()}  # RMS over data
+    # joint, functions resampled (one-stage): the truth
+    assert g["diff1"] == pytest.approx(mc_diff, rel=0.1)
+    assert g["mean1"] == pytest.approx(mc_mean, rel=0.1)
+    # joint, two-stage (the protocol's): the truth once the double-counted term is out
+    assert g["corr_d"] == pytest.approx(mc_diff, rel=0.1)
+    assert g["corr_m"] == pytest.approx(mc_mean, rel=0.1)
+    assert g["diff2"] > 1.15 * mc_diff  # what the double count costs a paired difference
+    # the independent formulas: a difference far too large, a family mean too small
+    assert g["ind_d"] > 1.4 * mc_diff and g["ind_d"] > 1.15 * g["diff2"]
+    assert g["ind_m"] < 0.9 * g["mean2"]
+
+
+def test_joint_bootstrap_needs_every_model_on_the_same_prompts():
+    df = _shared_effects(np.random.default_rng(2), a=(0.2, 0.3), f=5, m=4)
+    with pytest.raises(ValueError, match="model 'm1' answered 19 of the 20 prompts at n = 1"):
+        S.joint_bootstrap(df.drop(index=df.index[-1]), 50)
+    # a model at other n only is fine
+    other = df[df["model"] == "m1"].assign(n_shots=2, model="m9")
+    boot = S.joint_bootstrap(pd.concat([df, other]), 50)
+    assert boot.has("m9", 2) and not boot.has("m9", 1)
+
+
+def test_joint_bootstrap_round_trip_and_independence_of_models(scored):
+    boot = S.joint_bootstrap(scored, 300, seed=4)
+    again = S.JointBootstrap.from_frame(boot.to_frame())
+    assert again.cells.equals(boot.cells) and np.array_equal(again.values, boot.values)
+    alone = S.joint_bootstrap(scored[scored["model"] == "toy-b"], 300, seed=4)
+    assert np.array_equal(alone.replicates("toy-b", 4), boot.replicates("toy-b", 4))
+    # functions are drawn once per replicate for all n: a function's effect is shared over n
+    assert list(boot.cells.itertuples(index=False, name=None))[:2] == [("toy-a", 1), ("toy-a", 2)]
+
+
+def test_joint_bootstrap_functions_shared_over_n():
+    """Task effects shared across n correlate a model's accuracies over n; the joint
+    bootstrap keeps that correlation (a per-(model, n) bootstrap would give 0)."""
+    df = _shared_effects(np.random.default_rng(5), a=(0.3,), sd=0.25, shots=(1, 2))
+    boot = S.joint_bootstrap(df, 4000, seed=0)
+    r = np.corrcoef(boot.replicates("m0", 1), boot.replicates("m0", 2))[0, 1]
+    assert r > 0.4
+
+
+def test_derived_tables_use_the_joint_replicates():
+    df = _shared_effects(np.random.default_rng(6), a=(0.15, 0.2, 0.25, 0.3))
+    df["model"] = df["model"].map({"m0": "mode", "m1": "s", "m2": "m", "m3": "l"})
+    meta = pd.DataFrame(
+        {
+            "model": ["mode", "s", "m", "l"],
+            "family": ["reference", "F", "F", "F"],
+            "params": [np.nan, 1e8, 1e9, 1e11],
+            "reference": [True, False, False, False],
+        }
+    )
+    boot = S.joint_bootstrap(df, 3000, seed=1)
+    acc = S.accuracy_table(df, boot=boot)
+    vs = S.vs_baseline_table(acc, "mode", boot=boot).set_index("model")
+    d = boot.replicates("l", 1) - boot.replicates("mode", 1)
+    assert vs.loc["l", "se_difference"] == pytest.approx(np.std(d, ddof=1))
+    assert vs.loc["l", "z"] == pytest.approx(vs.loc["l", "difference"] / np.std(d, ddof=1))
+    assert "joint two-stage" in vs.loc["l", "test"] and "one-sided" in vs.loc["l", "test"]
+    ind = S.vs_baseline_table(acc, "mode").set_index("model")
+    assert ind.loc["l", "se_difference"] > 1.15 * vs.loc["l", "se_difference"]
+    fm = S.family_means_table(acc, meta, boot).iloc[0]
+    fam = (boot.replicates("s", 1) + boot.replicates("m", 1) + boot.replicates("l", 1)) / 3
+    assert fm["se"] == pytest.approx(np.std(fam, ddof=1))
+    assert fm["accuracy"] == pytest.approx(acc[acc["model"] != "mode"]["accuracy"].mean())
+    assert fm["se_difference"] == pytest.approx(np.std(fam - boot.replicates("mode", 1), ddof=1))
+    sc = S.scaling_table(acc, meta, boot).iloc[0]
+    x = np.log10([1e8, 1e9, 1e11])
+    c = (x - x.mean()) / np.sum((x - x.mean()) ** 2)
+    slope = (
+        c[0] * boot.replicates("s", 1)
+        + c[1] * boot.replicates("m", 1)
+        + c[2] * boot.replicates("l", 1)
+    )
+    assert sc["slope_se_bootstrap"] == pytest.approx(np.std(slope, ddof=1))
+    assert sc["se_difference"] == pytest.approx(
+        np.std(boot.replicates("l", 1) - boot.replicates("s", 1), ddof=1)
+    )
+    assert "log10(params)" in sc["test"] and "df = k-2" in sc["test"] and sc["df"] == 1
+    pt = S.paired_table(df, [("l", "s")], boot=boot).iloc[0]
+    assert pt["se"] == pytest.approx(sc["se_difference"])
+
+
+def test_scaling_scale_matters_on_table4():
+    """The scaling test regresses on log10(params); on Table 4 at n = 128 Qwen3's
+    one-sided p is 0.0012 on that scale and 0.022 on linear parameters (the numbers the
+    scaling caption quotes)."""
+    t4 = S.load_table4()
+    meta = t4[["model", "family", "params"]].drop_duplicates().assign(reference=False)
+    sc = S.scaling_table(t4[["model", "n_shots", "accuracy"]].assign(se=0.03), meta)
+    q = sc[(sc["family"] == "Qwen3") & (sc["n_shots"] == 128)].iloc[0]
+    assert q["p_value"] == pytest.approx(0.0012, abs=5e-5)
+    assert q["p_value_linear_params"] == pytest.approx(0.022, abs=5e-4)
+    assert q["df"] == 3
+
+
+# --------------------------------------------------------------------------- pooled breakdowns
+def test_breakdown_by_trial_property_pools_prompts():
+    # function a: 1 trial at level 0 (wrong), 3 at level 1; function b: 4 trials at level 0
+    df = pd.DataFrame(
+        {
+            "model": "x",
+            "n_shots": 1,
+            "function": ["a"] * 4 + ["b"] * 4,
+            "trial": list(range(4)) * 2,
+            "target_diversity": [0, 1, 1, 1, 0, 0, 0, 0],
+            "bit_load": [3] * 4 + [5] * 4,
+            "correct": [False, True, True, False, True, True, True, False],
+        }
+    )
+    td = S.breakdown_table(df, "target_diversity", replicates=200).set_index("target_diversity")
+    assert td.loc[0, "accuracy"] == pytest.approx(3 / 5)  # pooled; per-function: (0 + 3/4) / 2
+    assert td.loc[0, "n_functions"] == 2 and td.loc[0, "n_prompts"] == 5
+    assert td.loc[0, "estimator"].startswith("pooled")
+    per_fn = S.breakdown_table(df, "target_diversity", replicates=200, pooled=False)
+    assert per_fn.set_index("target_diversity").loc[0, "accuracy"] == pytest.approx(3 / 8)
+    bl = S.breakdown_table(df, "bit_load", replicates=200)
+    assert bl["estimator"].str.startswith("mean over").all()
+    assert not S.varies_within_function(df, "bit_load")
+    assert S.varies_within_function(df, "target_diversity")
+
+
+def test_pooled_breakdown_se_is_the_cluster_bootstrap_of_the_ratio():
+    rng = np.random.default_rng(7)
+    df = _shared_effects(rng, a=(0.3,), f=60, m=8)
+    df["level"] = rng.integers(0, 3, len(df))
+    t = S.breakdown_table(df, "level", replicates=4000, seed=2).set_index("level")
+    # direct two-stage bootstrap of the pooled share at level 1, by index
+    sub = df.sort_values(["function", "trial"])
+    y = sub["correct"].to_numpy(float).reshape(60, 8)
+    lv = (sub["level"].to_numpy() == 1).reshape(60, 8)
+    reps = []
+    for _ in range(4000):
+        fi = rng.integers(0, 60, 60)
+        ti = rng.integers(0, 8, (60, 8))
+        yy, ll = y[fi[:, None], ti], lv[fi[:, None], ti]
+        reps.append((yy * ll).sum() / ll.sum())
+    assert t.loc[1, "accuracy"] == pytest.approx(y[lv].mean())
+    assert t.loc[1, "se"] == pytest.approx(np.std(reps, ddof=1), rel=0.06)
+
+
+# --------------------------------------------------------------------------- statsmodels fits
+def test_clustered_fit_table_statsmodels_and_logit():
+    import statsmodels.api as sm
+
+    df = S.synthetic_scored(models=("m",), shots=(1, 4, 16, 64), trials=8, a0=0.1, a1=0.05, seed=9)
+    cl = S.clustered_fit_table(df).iloc[0]
+    assert list(S.clustered_fit_table(df).columns) == S.CLUSTERED_COLUMNS
+    # the OLS part equals the hand-written CR1 estimator (values as before statsmodels)
+    x = np.log2(df["n_shots"].to_numpy(float))
+    y = df["correct"].to_numpy(float)
+    g = pd.factorize(df["function"])[0]
+    X = np.column_stack([np.ones_like(x), x])
+    bread = np.linalg.inv(X.T @ X)
+    beta = bread @ X.T @ y
+    sc = np.zeros((g.max() + 1, 2))
+    np.add.at(sc, g, X * (y - X @ beta)[:, None])
+    G, N = g.max() + 1, len(y)
+    v = bread @ sc.T @ sc @ bread * G / (G - 1) * (N - 1) / (N - 2)
+    assert cl["a1"] == pytest.approx(beta[1]) and cl["a1_se"] == pytest.approx(math.sqrt(v[1, 1]))
+    # the logit beside it: a plain binomial GLM on the balanced design, clustered by function
+    ref = sm.Logit(y, X).fit(disp=0, cov_type="cluster", cov_kwds={"groups": g})
+    assert cl["logit_b1"] == pytest.approx(ref.params[1], rel=1e-6)
+    assert cl["logit_b1_se"] == pytest.approx(ref.bse[1], rel=1e-4)
+    assert cl["logit_p_value"] == pytest.approx(sps.t.sf(cl["logit_t"], G - 1))
+    assert cl["logit_b1"] > 0 and cl["logit_p_value"] < 1e-3
+    assert cl["odds_ratio_per_doubling"] == pytest.approx(math.exp(cl["logit_b1"]))
+    assert "one-sided" in cl["test"] and "df = G-1" in cl["test"]
+
+
+def test_clustered_logit_degenerate_outcome_is_nan():
+    out = S.clustered_logit(np.zeros(8), np.arange(8.0) % 3, np.arange(8) // 2)
+    assert np.isnan(out["b1"]) and np.isnan(out["p_value"])
+
+
+def test_fits_vs_size_bootstrap_se_refits_every_replicate():
+    df = _shared_effects(np.random.default_rng(8), a=(0.2, 0.25, 0.3), f=40, shots=(1, 4, 16))
+    meta = pd.DataFrame(
+        {"model": ["m0", "m1", "m2"], "family": "F", "params": [1e8, 1e9, 1e10], "reference": False}
+    )
+    boot = S.joint_bootstrap(df, 500, seed=2)
+    acc = S.accuracy_table(df, boot=boot)
+    fv = S.fits_vs_size(S.fit_table(acc), meta, acc, boot).set_index("coefficient")
+    x, z = np.log2([1, 4, 16]), np.log10([1e8, 1e9, 1e10])
+    reps = np.stack([[boot.replicates(m, n) for n in (1, 4, 16)] for m in ("m0", "m1", "m2")])
+    for coef, k in (("a1", 0), ("a0", 1)):
+        per_model = np.stack([np.polyfit(x, reps[i], 1)[k] for i in range(3)])  # (3, R)
+        slope = np.polyfit(z, per_model, 1)[0]
+        assert fv.loc[coef, "slope_se_bootstrap"] == pytest.approx(np.std(slope, ddof=1))
+    assert "two-sided" in fv.loc["a1", "test"] and "df = k-2" in fv.loc["a1", "test"]
+    assert S.fits_vs_size(S.fit_table(acc), meta)["slope_se_bootstrap"].isna().all()
+
+
+def test_breakdown_rejects_a_property_of_the_prediction(scored):
+    with pytest.raises(ValueError, match="'pred_diversity': it differs between models"):
+        S.breakdown_table(scored, "pred_diversity", replicates=10)
+    with pytest.raises(KeyError, match="no bootstrap replicates for model 'nope' at n = 1"):
+        S.joint_bootstrap(scored, 10).replicates("nope", 1)

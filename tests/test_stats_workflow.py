@@ -17,6 +17,7 @@ TABLES = (
     "fits_vs_size",
     "vs_mode",
     "scaling",
+    "family_means",
     "clustered_fits",
     "per_task",
     "mistakes",
@@ -34,10 +35,24 @@ def test_stats_figures_and_report(workdir):
     for name in TABLES:
         assert (tables / f"{name}.tsv").exists(), name
     fits = pd.read_csv(tables / "fits.tsv", sep="\t")
-    assert list(fits.columns) == ["model", "a0", "a1", "a1_se", "p_value", "r2"]
+    assert list(fits.columns) == [
+        "model", "a0", "a1", "a1_se", "t", "df", "p_value", "r2", "test"
+    ]  # fmt: skip
     assert set(fits["model"]) == {"mode", "oracle"}
     vs = pd.read_csv(tables / "vs_mode.tsv", sep="\t")
     assert list(vs["model"].unique()) == ["oracle"]
+    # vs_mode's SEs come from the joint replicates the accuracy rule wrote
+    from genomic_icl.io import read_table
+    from genomic_icl.stats import JointBootstrap
+
+    boot = JointBootstrap.from_frame(
+        read_table(workdir / "results" / "bootstrap" / "accuracy_replicates.parquet")
+    )
+    r = vs.iloc[-1]
+    d = boot.replicates("oracle", r["n_shots"]) - boot.replicates("mode", r["n_shots"])
+    assert r["se_difference"] == pytest.approx(d.std(ddof=1), rel=1e-5)
+    td = pd.read_csv(tables / "target_diversity.tsv", sep="\t")
+    assert td["estimator"].str.startswith("pooled").all()
     # the oracle predicts the query output of a consistent function: every error of it
     # is an understandable mistake
     mt = pd.read_csv(tables / "mistakes.tsv", sep="\t")

@@ -375,29 +375,28 @@ def family_means(
     pdf: str,
     baseline: str | None = "mode",
     n_functions: int | None = None,
+    means: pd.DataFrame | None = None,
 ) -> None:
     """Mean accuracy of each family's models vs n, with the mode baseline (paper
-    Fig. 2d). Error bars: sqrt(sum se^2)/k, the SE of a mean of independent
-    estimates."""
+    Fig. 2d). ``means`` is the family-means table
+    (:func:`genomic_icl.stats.family_means_table`), whose SEs come from the joint
+    bootstrap; without it the means and SEs (sqrt(sum se^2)/k, as if the models were
+    independent) are computed here."""
+    from genomic_icl.stats import family_means_table
+
+    joint = means is not None
+    if means is None:
+        means = family_means_table(accuracy, meta, None, baseline or "mode")
     fams = families(meta)
     with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, COLUMN_WIDTH * 0.72))
         shown = []
         for i, fam in enumerate(fams):
             ms = meta[meta["family"] == fam]["model"]
-            sub = accuracy[accuracy["model"].isin(ms)]
-            g = (
-                sub.groupby("n_shots")
-                .agg(
-                    acc=("accuracy", "mean"),
-                    se=("se", lambda s: np.sqrt(np.sum(s**2)) / len(s)),
-                    k=("model", "size"),
-                )
-                .reset_index()
-            )
+            g = means[means["family"] == fam].sort_values("n_shots")
             ax.errorbar(
                 g["n_shots"],
-                g["acc"],
+                g["accuracy"],
                 yerr=g["se"],
                 label=f"{fam} mean ({len(ms)} models)",
                 **style(i),
@@ -425,7 +424,12 @@ def family_means(
             shown,
             sub["n_shots"],
             _m_text(sub, n_functions),
-            "error bars: SE of the family mean from the bootstrap SEs",
+            "error bars: +-1 SE of the family mean, "
+            + (
+                "joint cluster bootstrap over the shared prompts"
+                if joint
+                else "models as independent"
+            ),
         )
         _save(fig, png, pdf)
 
@@ -454,7 +458,10 @@ def accuracy_vs_params(
             if scaling is not None and not scaling.empty:
                 s = scaling[(scaling["family"] == fam) & (scaling["n_shots"] == n)]
                 if len(s) and np.isfinite(s["p_value"].iloc[0]):
-                    label += f" (slope p = {s['p_value'].iloc[0]:.2g}, one-sided t)"
+                    df = int(s["df"].iloc[0])
+                    label += (
+                        f" (log10 slope: one-sided t, df = {df}, p = {s['p_value'].iloc[0]:.2g})"
+                    )
             ax.errorbar(sub["params"], sub["accuracy"], yerr=sub["se"], label=label, **style(i))
             for r in sub.itertuples():
                 ax.annotate(
@@ -489,6 +496,13 @@ _BY_LABEL = {
 }
 
 
+def _estimator(breakdown: pd.DataFrame) -> str:
+    """The breakdown table's estimator in a few words (its ``estimator`` column)."""
+    if "estimator" in breakdown and len(breakdown):
+        return str(breakdown["estimator"].iloc[0]).split(":")[0]
+    return "mean over functions of per-function means"
+
+
 def breakdown_comparison(
     breakdown: pd.DataFrame,
     by: str,
@@ -514,7 +528,13 @@ def breakdown_comparison(
         counts = b.groupby(by)["n_functions"].first()
         extra = "functions per level: " + ", ".join(f"{k}: {v}" for k, v in counts.items())
         mtxt = _with_trials(_m_from_counts(b["n_prompts"]) + " prompts per point", trials)
-        footnote(fig, list(models), [n], mtxt, extra + "; error bars: +-1 SE (cluster bootstrap)")
+        footnote(
+            fig,
+            list(models),
+            [n],
+            mtxt,
+            f"{extra}; {_estimator(b)}; error bars: +-1 SE (cluster bootstrap by function)",
+        )
         _save(fig, png, pdf)
 
 
@@ -570,7 +590,7 @@ def breakdown_heatmaps(
             _with_trials(
                 _m_from_counts(breakdown["n_prompts"]) + " prompts per cell (varies)", trials
             ),
-            "cell: accuracy in % (mean over functions of per-function means); blank: no prompts",
+            f"cell: accuracy in % ({_estimator(breakdown)}); blank: no prompts",
         )
         _save(fig, png, pdf)
 
@@ -603,11 +623,19 @@ def loglinear_fits(
     png: str,
     pdf: str,
     n_functions: int | None = None,
+    clustered: pd.DataFrame | None = None,
 ) -> None:
     """(a) accuracy vs log2 n with each model's fitted line a0 + a1 log2 n; (b, c) a0
     and a1 (+-SE) against parameters per family, when sizes are known (paper Fig. 5).
-    p-values in the legend are the one-sided t-test of a1 > 0 of the 8-point fit."""
+    The legend gives the one-sided p of a1 > 0 from the paper's fit over the k shot
+    counts (df = k-2) and, with ``clustered`` (clustered_fits.tsv), from the
+    trial-level regression with SEs clustered by function (df = functions - 1)."""
     models = list(fits["model"])
+    trial_p = (
+        dict(zip(clustered["model"], clustered["p_value"], strict=True))
+        if clustered is not None
+        else {}
+    )
     meta = _meta_frame(meta, models)
     sized = fits.merge(meta, on="model")
     sized = sized[sized["params"].notna() & ~sized["reference"].astype(bool)]
@@ -618,6 +646,7 @@ def loglinear_fits(
         )
         ax = axes[0][0]
         ns = np.array(sorted(accuracy["n_shots"].unique()), float)
+        k = len(ns)
         for i, r in enumerate(fits.itertuples()):
             sub = accuracy[accuracy["model"] == r.model].sort_values("n_shots")
             st = style(i)
@@ -633,7 +662,8 @@ def loglinear_fits(
                 r.a0 + r.a1 * np.log2(ns),
                 linestyle=st["linestyle"],
                 color=st["color"],
-                label=f"{r.model}: a1 = {100 * r.a1:.1f} pp/doubling, p = {r.p_value:.1g}",
+                label=f"{r.model}: a1 = {100 * r.a1:.1f} pp, p = {r.p_value:.1g}"
+                + (f" / {trial_p[r.model]:.1g}" if r.model in trial_p else ""),
             )
         _log2_axis(ax, ns)
         _pct_axis(ax)
@@ -659,8 +689,14 @@ def loglinear_fits(
             models,
             sub["n_shots"],
             _m_text(sub, n_functions),
-            "p: one-sided t-test a1 > 0 of the OLS fit over the shot counts (df = k-2); "
-            "a1 error bars: +-1 SE of that fit",
+            f"a1 in pp per doubling of n; p: one-sided t-test a1 > 0 of the OLS over the {k} "
+            f"shot counts (df = {k - 2})"
+            + (
+                " / of the trial-level OLS, SEs clustered by function (df = functions - 1)"
+                if trial_p
+                else ""
+            )
+            + "; a1 error bars: +-1 SE of the shot-count fit",
         )
         _save(fig, png, pdf)
 
@@ -891,10 +927,10 @@ KIND_TABLES: dict[str, tuple[str, ...]] = {
     "accuracy": ("accuracy",),
     "family": ("accuracy",),
     "pairs": ("accuracy",),
-    "family_means": ("accuracy",),
+    "family_means": ("accuracy", "family_means"),
     "params": ("accuracy", "scaling"),
     "bitload_compare": ("bitload",),
-    "fits": ("accuracy", "fits"),
+    "fits": ("accuracy", "fits", "clustered_fits"),
     "mistakes": ("mistakes",),
     "breakdown_bitload": ("bitload",),
     "breakdown_diversity": ("target_diversity",),
@@ -1027,7 +1063,15 @@ def draw(
     elif kind == "pairs":
         pairs_vs_shots(t["accuracy"], entry["pairs"], png, pdf, n_functions)
     elif kind == "family_means":
-        family_means(t["accuracy"], meta, png, pdf, entry.get("baseline", "mode"), n_functions)
+        family_means(
+            t["accuracy"],
+            meta,
+            png,
+            pdf,
+            entry.get("baseline", "mode"),
+            n_functions,
+            means=t.get("family_means"),
+        )
     elif kind == "params":
         accuracy_vs_params(
             t["accuracy"], meta, png, pdf, scaling=t.get("scaling"), n_functions=n_functions
@@ -1037,7 +1081,9 @@ def draw(
     elif kind == "fits":
         fits = t["fits"]
         fits = fits[fits["model"].isin(models)] if models else fits
-        loglinear_fits(t["accuracy"], fits, meta, png, pdf, n_functions)
+        loglinear_fits(
+            t["accuracy"], fits, meta, png, pdf, n_functions, clustered=t.get("clustered_fits")
+        )
     elif kind == "mistakes":
         mistakes_vs_shots(t["mistakes"], png, pdf, models, trials)
     elif kind == "breakdown_bitload":

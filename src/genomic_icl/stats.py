@@ -11,11 +11,20 @@ Conventions
   resample functions with replacement, then trials within each chosen function
   with replacement; the statistic is recomputed on every replicate and the SE is
   the standard deviation (ddof=1) of the replicates.
-- Every random draw derives from ``SeedSequence([seed, stable_key(label...)])`` so
-  a (model, n) cell gets the same replicates whatever other models are present.
+- The bootstrap is joint (:func:`joint_bootstrap`): replicate r draws the functions
+  once for the whole run and, per n, the trials of each drawn function, and the same
+  draws by prompt apply to every model. A model's SE keeps the per-cell
+  distribution; differences, family means and slopes over models get SEs that count
+  the task effects the models share (they answer the same prompts).
+- Every random draw derives from ``SeedSequence([seed, stable_key(label...)])`` and
+  depends on the prompts only, so a (model, n) cell gets the same replicates
+  whatever other models are present.
 - Log-linear fits use log2(n): ``a1`` is the gain in accuracy per doubling of the
-  number of demonstrations.
-- Each table states the test behind its p-values in a ``test`` column.
+  number of demonstrations. Fits against model size use log10(params).
+- Breakdowns by a trial's property (the target's BitDiversity) pool the prompts;
+  by a function's property (BitLoad) they average per-function means.
+- Each table states the test behind its p-values in a ``test`` column: the scale,
+  the sidedness, the reference distribution and its df.
 """
 
 from __future__ import annotations
@@ -35,14 +44,21 @@ __all__ = [
     "bootstrap_seed",
     "cluster_bootstrap",
     "cluster_bootstrap_se",
+    "JointBootstrap",
+    "joint_bootstrap",
     "accuracy_table",
     "loglinear_fit",
     "fit_table",
     "fits_vs_size",
+    "clustered_ols",
+    "clustered_logit",
     "clustered_fit_table",
     "vs_baseline_table",
+    "z_one_sided",
     "scaling_table",
+    "family_means_table",
     "breakdown_table",
+    "varies_within_function",
     "per_task_table",
     "wilson_interval",
     "understandable_mistakes",
@@ -75,8 +91,9 @@ def stable_key(label: str | int) -> int:
 def bootstrap_seed(seed: int, *labels: str | int) -> np.random.SeedSequence:
     """The seed of one bootstrap: ``SeedSequence([seed, key(label1), key(label2), ...])``.
 
-    For a (model, n) cell use ``bootstrap_seed(seed, model, n)``: it depends on the
-    cell only, never on which other models or n are present."""
+    The joint bootstrap draws its functions from ``bootstrap_seed(seed, "functions")``
+    and the trials at n from ``bootstrap_seed(seed, "trials", n)``: they depend on
+    the prompts only, never on which models are present."""
     return np.random.SeedSequence([int(seed)] + [stable_key(x) for x in labels])
 
 
@@ -230,6 +247,212 @@ def analytic_bootstrap_se(values: np.ndarray, clusters: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------
+# the joint bootstrap: one draw per replicate for every model of a run
+# ---------------------------------------------------------------------------
+
+_BLOCK_CELLS = 262_144  # replicates x prompts per block: the bincount's counts stay in cache
+
+
+def _joint_design(scored: pd.DataFrame) -> tuple[np.ndarray, dict[int, pd.DataFrame]]:
+    """The prompts every model answered, per n: (sorted function names of the run,
+    {n: prompt frame sorted by (function, trial) with a ``_f`` function code}).
+
+    Raises ``ValueError`` naming the model and n when a model answered only part of an
+    n's prompts, or one prompt twice: the joint bootstrap pairs models by prompt."""
+    funcs = np.array(sorted(pd.unique(scored["function"])), dtype=object)
+    code = {f: i for i, f in enumerate(funcs)}
+    design = {}
+    for n, cell in scored.groupby("n_shots", sort=True):
+        keys = cell[["function", "trial"]].drop_duplicates().sort_values(["function", "trial"])
+        per_model = cell.groupby("model", sort=False).size()
+        dup = cell.duplicated(["model", "function", "trial"])
+        if dup.any():
+            m = cell.loc[dup, "model"].iloc[0]
+            raise ValueError(f"model {m!r} answers a prompt twice at n = {n}")
+        short = per_model[per_model != len(keys)]
+        if len(short):
+            m = short.index[0]
+            raise ValueError(
+                f"model {m!r} answered {short.iloc[0]} of the {len(keys)} prompts at "
+                f"n = {n}; the joint bootstrap needs every model of an n on the same prompts"
+            )
+        keys = keys.reset_index(drop=True)
+        keys["_f"] = keys["function"].map(code).to_numpy(np.int64)
+        design[int(n)] = keys
+    return funcs, design
+
+
+def _joint_draws(
+    design: dict[int, pd.DataFrame],
+    n_functions: int,
+    replicates: int,
+    seed: int,
+    resample_trials: bool = True,
+):
+    """The draws of the joint two-stage cluster bootstrap, per n and block of replicates.
+
+    Stage 1 draws, once per replicate for the whole run (every n and model), F
+    functions with replacement out of the run's F. Stage 2 draws, at each n, for every
+    drawn function m_f of its m_f trials with replacement (``resample_trials=False``
+    keeps each drawn function's trials as they are). Yields ``(n, rows, N)`` with
+    ``N`` the (len(rows), P_n) float32 multiplicity of each of the n's prompts (in the
+    order of ``design[n]``) in replicates ``rows``; a drawn function absent at n
+    contributes nothing there. Seeds: stage 1 from ``bootstrap_seed(seed,
+    "functions")``, stage 2 from ``bootstrap_seed(seed, "trials", n)``, so the draws
+    depend on the prompts only, never on the models present."""
+    rng = np.random.default_rng(bootstrap_seed(seed, "functions"))
+    slots = rng.integers(0, n_functions, size=(replicates, n_functions))  # (R, F)
+    for n, keys in design.items():
+        rng_n = np.random.default_rng(bootstrap_seed(seed, "trials", n))
+        n_prompts = len(keys)
+        fcode = keys["_f"].to_numpy()
+        start = np.full(n_functions, -1, np.int64)
+        size = np.zeros(n_functions, np.int64)
+        present, first, count = np.unique(fcode, return_index=True, return_counts=True)
+        start[present], size[present] = first, count
+        mmax = int(size.max())
+        balanced = bool((size == mmax).all())
+        block = max(1, _BLOCK_CELLS // max(n_prompts, n_functions * mmax, 1))
+        for r0 in range(0, replicates, block):
+            rows = slice(r0, min(replicates, r0 + block))
+            f = slots[rows]  # (r, F) drawn functions
+            r = f.shape[0]
+            base = (np.arange(r, dtype=np.int64) * n_prompts)[:, None, None]
+            if not resample_trials:
+                c = np.zeros((r, n_functions), np.float32)
+                np.add.at(c, (np.arange(r)[:, None], f), 1.0)
+                yield n, rows, c[:, fcode]
+                continue
+            if balanced:  # every function present with mmax trials: no masking
+                t = (f * mmax)[..., None] + rng_n.integers(0, mmax, (r, n_functions, mmax))
+                flat = (base + t).ravel()
+            else:
+                m = size[f][..., None]  # (r, F, 1)
+                u = rng_n.random((r, n_functions, mmax))
+                t = start[f][..., None] + np.floor(u * m).astype(np.int64)
+                flat = (base + t)[(np.arange(mmax) < m) & (m > 0)]
+            counts = np.bincount(flat, minlength=r * n_prompts).reshape(r, n_prompts)
+            yield n, rows, counts.astype(np.float32)
+
+
+def _correct_matrix(scored: pd.DataFrame, keys: pd.DataFrame, n: int, models: list[str]):
+    """(P_n, models) correctness at n, rows in the order of ``keys``; NaN where absent."""
+    cell = scored[scored["n_shots"] == n]
+    wide = cell.pivot(index=["function", "trial"], columns="model", values="correct")
+    idx = pd.MultiIndex.from_frame(keys[["function", "trial"]])
+    return wide.reindex(index=idx, columns=models).to_numpy(float)
+
+
+class JointBootstrap:
+    """Replicates of every (model, n) accuracy from one joint cluster bootstrap.
+
+    ``cells`` (DataFrame ``model, n_shots``) names the columns of ``values`` (R, K).
+    Replicate r of every cell uses the same resampled functions and trials, so the SD
+    of any function of the replicates (a difference, a family mean, a slope over
+    models) is a bootstrap SE that counts the task effects the models share."""
+
+    def __init__(self, cells: pd.DataFrame, values: np.ndarray, resample_trials: bool = True):
+        self.cells = cells.reset_index(drop=True)[["model", "n_shots"]]
+        self.values = np.asarray(values, float)
+        self.resample_trials = bool(resample_trials)
+        self._col = {(m, int(n)): i for i, (m, n) in enumerate(self.cells.itertuples(index=False))}
+
+    def replicates(self, model: str, n: int) -> np.ndarray:
+        """The R replicate accuracies of (model, n); ``KeyError`` when absent."""
+        try:
+            return self.values[:, self._col[(model, int(n))]]
+        except KeyError:
+            raise KeyError(f"no bootstrap replicates for model {model!r} at n = {n}") from None
+
+    def has(self, model: str, n: int) -> bool:
+        """Whether (model, n) is in the bootstrap."""
+        return (model, int(n)) in self._col
+
+    def se(self, weights: Mapping[tuple[str, int], float]) -> float:
+        """Bootstrap SE (ddof=1 SD over replicates) of sum_cells weight * accuracy,
+        e.g. ``{(a, n): 1, (b, n): -1}`` for a difference."""
+        v = sum(w * self.replicates(m, n) for (m, n), w in weights.items())
+        return _sd(np.asarray(v, float))
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long form ``replicate, model, n_shots, accuracy`` (for a Parquet file)."""
+        r, k = self.values.shape
+        return pd.DataFrame(
+            {
+                "replicate": np.tile(np.arange(r), k),
+                "model": np.repeat(self.cells["model"].to_numpy(), r),
+                "n_shots": np.repeat(self.cells["n_shots"].to_numpy(np.int64), r),
+                "accuracy": self.values.T.ravel(),
+                "resample_trials": self.resample_trials,
+            }
+        )
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame) -> JointBootstrap:
+        """Inverse of :meth:`to_frame`."""
+        missing = {"replicate", "model", "n_shots", "accuracy"} - set(df.columns)
+        if missing:
+            raise ValueError(f"bootstrap replicates lack columns {sorted(missing)}")
+        wide = df.pivot(index="replicate", columns=["model", "n_shots"], values="accuracy")
+        cells = pd.DataFrame(list(wide.columns), columns=["model", "n_shots"])
+        order = pd.unique(df["model"])
+        cells["_o"] = cells["model"].map({m: i for i, m in enumerate(order)})
+        cells = cells.sort_values(["_o", "n_shots"])
+        wide = wide[list(cells[["model", "n_shots"]].itertuples(index=False, name=None))]
+        rt = bool(df["resample_trials"].iloc[0]) if "resample_trials" in df else True
+        return cls(cells.drop(columns="_o"), wide.to_numpy(float), rt)
+
+
+def _sd(x: np.ndarray) -> float:
+    """ddof=1 SD of the finite replicates (NaN with fewer than 2)."""
+    x = x[np.isfinite(x)]
+    return float(np.std(x, ddof=1)) if len(x) >= 2 else float("nan")
+
+
+def joint_bootstrap(
+    scored: pd.DataFrame,
+    replicates: int = 5000,
+    seed: int = 0,
+    resample_trials: bool = True,
+) -> JointBootstrap:
+    """The two-stage cluster bootstrap of spec §6, drawn once for all models and n.
+
+    Replicate r resamples the functions once for the whole run (stage 1) and, at each
+    n, the trials of every chosen function (stage 2); the same draws, by prompt, apply
+    to every model. Each (model, n) replicate is the mean over the drawn functions of
+    their resampled per-function means, so a model's SE has the distribution of the
+    per-cell two-stage bootstrap, while differences, family means and slopes over
+    models get SEs that count the task effects the models share.
+    ``resample_trials=False`` resamples functions only (one-stage). Needs every model
+    of an n on the same prompts (``ValueError`` otherwise)."""
+    models = _models_in_order(scored)
+    funcs, design = _joint_design(scored)
+    cells = []
+    ys, inv_size = {}, {}
+    for n, keys in design.items():
+        y = _correct_matrix(scored, keys, n, models)
+        have = [i for i, m in enumerate(models) if not np.isnan(y[:, i]).all()]
+        ys[n] = (y[:, have].astype(np.float32), have)
+        inv_size[n] = (1.0 / keys.groupby("_f")["_f"].transform("size")).to_numpy(np.float32)
+        cells += [(models[i], n) for i in have]
+    order = sorted(range(len(cells)), key=lambda i: (models.index(cells[i][0]), cells[i][1]))
+    start = {}
+    k = 0
+    for n, (_, have) in ys.items():
+        start[n] = k
+        k += len(have)
+    values = np.empty((replicates, len(cells)))
+    for n, rows, counts in _joint_draws(design, len(funcs), replicates, seed, resample_trials):
+        y, have = ys[n]
+        w = counts * inv_size[n]  # each drawn function slot carries total weight 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acc = (w @ y).astype(float) / w.sum(axis=1, dtype=float)[:, None]
+        values[rows, start[n] : start[n] + len(have)] = acc
+    cell_frame = pd.DataFrame([cells[i] for i in order], columns=["model", "n_shots"])
+    return JointBootstrap(cell_frame, values[:, order], resample_trials)
+
+
+# ---------------------------------------------------------------------------
 # accuracy
 # ---------------------------------------------------------------------------
 
@@ -238,29 +461,34 @@ def _models_in_order(df: pd.DataFrame) -> list[str]:
     return list(pd.unique(df["model"]))
 
 
-def accuracy_table(scored: pd.DataFrame, replicates: int = 5000, seed: int = 0) -> pd.DataFrame:
+def accuracy_table(
+    scored: pd.DataFrame,
+    replicates: int = 5000,
+    seed: int = 0,
+    boot: JointBootstrap | None = None,
+) -> pd.DataFrame:
     """Accuracy per (model, n_shots) with two-stage cluster bootstrap SE (spec §6).
 
     Columns ``model, n_shots, accuracy, se, n_prompts``; ``accuracy`` is the mean
     over functions of the per-function mean of ``correct`` (a fraction). Rows keep
-    the models' order of first appearance and ascending n. The bootstrap of each
-    cell is seeded by ``bootstrap_seed(seed, model, n)``."""
+    the models' order of first appearance and ascending n. The SEs come from
+    :func:`joint_bootstrap` (``boot``, or drawn here from ``replicates`` and
+    ``seed``): one draw for all models, which depends on the prompts only."""
+    boot = boot if boot is not None else joint_bootstrap(scored, replicates, seed)
+    y = scored["correct"].astype(float)
+    per_f = y.groupby([scored["model"], scored["n_shots"], scored["function"]]).mean()
+    acc = per_f.groupby(level=["model", "n_shots"]).mean()
+    size = y.groupby([scored["model"], scored["n_shots"]]).size()
     rows = []
     for model in _models_in_order(scored):
-        sub = scored[scored["model"] == model]
-        for n in sorted(sub["n_shots"].unique()):
-            cell = sub[sub["n_shots"] == n]
-            y = cell["correct"].to_numpy(dtype=float)
-            f = cell["function"].to_numpy()
+        for n in sorted(acc.loc[model].index):
             rows.append(
                 {
                     "model": model,
                     "n_shots": int(n),
-                    "accuracy": cluster_mean(y, f),
-                    "se": cluster_bootstrap_se(
-                        y, f, replicates, bootstrap_seed(seed, model, int(n))
-                    ),
-                    "n_prompts": int(len(cell)),
+                    "accuracy": float(acc.loc[(model, n)]),
+                    "se": _sd(boot.replicates(model, int(n))),
+                    "n_prompts": int(size.loc[(model, n)]),
                 }
             )
     return pd.DataFrame(rows, columns=["model", "n_shots", "accuracy", "se", "n_prompts"])
@@ -270,8 +498,11 @@ def accuracy_table(scored: pd.DataFrame, replicates: int = 5000, seed: int = 0) 
 # log-linear fits (the paper's 8-point fit)
 # ---------------------------------------------------------------------------
 
-FIT_COLUMNS = ["model", "a0", "a1", "a1_se", "p_value", "r2"]
-FIT_TEST = "OLS of accuracy on log2(n) over the shot counts; one-sided t-test a1 > 0, df = k-2"
+FIT_COLUMNS = ["model", "a0", "a1", "a1_se", "t", "df", "p_value", "r2", "test"]
+FIT_TEST = (
+    "OLS of accuracy (fraction) on log2(n) over the k shot counts; classical SE; "
+    "one-sided t-test a1 > 0, df = k-2"
+)
 
 
 def _ols(x: np.ndarray, y: np.ndarray) -> dict:
@@ -320,8 +551,9 @@ def loglinear_fit(n_shots: Sequence[int], accuracy: Sequence[float]) -> dict:
 
 
 def fit_table(accuracy: pd.DataFrame) -> pd.DataFrame:
-    """``fits.tsv``: per model ``a0, a1, a1_se, p_value, r2`` of the log2-linear fit of
-    the accuracy table (columns ``model, n_shots, accuracy``; fractions)."""
+    """``fits.tsv``: per model ``a0, a1, a1_se, t, df, p_value, r2, test`` of the
+    log2-linear fit of the accuracy table (columns ``model, n_shots, accuracy``;
+    fractions): the paper's 8-point test (:data:`FIT_TEST`)."""
     missing = {"model", "n_shots", "accuracy"} - set(accuracy.columns)
     if missing:
         raise ValueError(f"accuracy table lacks columns {sorted(missing)}")
@@ -329,28 +561,60 @@ def fit_table(accuracy: pd.DataFrame) -> pd.DataFrame:
     for model in _models_in_order(accuracy):
         sub = accuracy[accuracy["model"] == model].sort_values("n_shots")
         fit = loglinear_fit(sub["n_shots"], sub["accuracy"])
-        rows.append({"model": model, **{c: fit[c] for c in FIT_COLUMNS[1:]}})
+        rows.append({"model": model, **{c: fit[c] for c in FIT_COLUMNS[1:-1]}, "test": FIT_TEST})
     return pd.DataFrame(rows, columns=FIT_COLUMNS)
 
 
-def fits_vs_size(fits: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+def _coefficient_weights(ns: Sequence[int], coef: str) -> np.ndarray:
+    """Weights w_n with coef = sum_n w_n accuracy_n for the OLS on log2(n)."""
+    x = np.log2(np.asarray(ns, float))
+    c = (x - x.mean()) / np.sum((x - x.mean()) ** 2)
+    return c if coef == "a1" else 1.0 / len(x) - x.mean() * c
+
+
+def fits_vs_size(
+    fits: pd.DataFrame,
+    meta: pd.DataFrame,
+    accuracy: pd.DataFrame | None = None,
+    boot: JointBootstrap | None = None,
+) -> pd.DataFrame:
     """a0 and a1 against model size within each family (paper Fig. 5b-c).
 
     For each family with >= 2 sized models and each coefficient, OLS of the
     coefficient on log10(params); ``p_value`` is the two-sided t-test of the slope
-    (df = k-2, NaN for k < 3). Columns: family, coefficient, n_models, models,
-    slope_per_decade, slope_se, p_value, test."""
+    (df = k-2, NaN for k < 3). With the accuracy table and the joint bootstrap, the
+    slope (a linear combination of the accuracies) also gets its bootstrap SE
+    (``slope_se_bootstrap``) and a two-sided z-test (``p_value_bootstrap``; these
+    models fixed, tasks and trials resampled). Columns: family, coefficient,
+    n_models, models, slope_per_decade, slope_se, df, p_value, slope_se_bootstrap,
+    p_value_bootstrap, test."""
     m = fits.merge(meta, on="model", how="inner")
     m = m[m["params"].notna() & (m["params"] > 0)]
+    use_boot = boot is not None and accuracy is not None
+    src = (
+        f"; p_value_bootstrap: two-sided z-test, SE from the {_boot_text(boot)}" if use_boot else ""
+    )
     rows = []
     for fam in pd.unique(m["family"].dropna()):
         sub = m[m["family"] == fam].sort_values("params")
         if len(sub) < 2:
             continue
+        z = np.log10(sub["params"].to_numpy(float))
         for coef in ("a0", "a1"):
-            fit = _ols(np.log10(sub["params"].to_numpy(float)), sub[coef].to_numpy(float))
+            fit = _ols(z, sub[coef].to_numpy(float))
             p1 = fit["p_value"]
             p2 = 2 * min(p1, 1 - p1) if np.isfinite(p1) else np.nan
+            se_b = p_b = np.nan
+            if use_boot and np.ptp(z) > 0:
+                d = (z - z.mean()) / np.sum((z - z.mean()) ** 2)
+                weights = {}
+                for model, dm in zip(sub["model"], d, strict=True):
+                    ns = sorted(accuracy.loc[accuracy["model"] == model, "n_shots"])
+                    for n, wn in zip(ns, _coefficient_weights(ns, coef), strict=True):
+                        weights[(model, int(n))] = dm * wn
+                se_b = boot.se(weights)
+                zz = z_one_sided(fit["a1"], se_b)[0]
+                p_b = float(2 * sps.norm.sf(abs(zz))) if np.isfinite(zz) else np.nan
             rows.append(
                 {
                     "family": fam,
@@ -359,9 +623,12 @@ def fits_vs_size(fits: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
                     "models": ",".join(sub["model"]),
                     "slope_per_decade": fit["a1"],
                     "slope_se": fit["a1_se"],
+                    "df": fit["df"],
                     "p_value": p2,
-                    "test": "OLS of coefficient on log10(params) within family; "
-                    "two-sided t-test slope != 0, df = k-2",
+                    "slope_se_bootstrap": se_b,
+                    "p_value_bootstrap": p_b,
+                    "test": "OLS of the coefficient on log10(params) over the family's k "
+                    "models; p_value: two-sided t-test slope != 0, df = k-2" + src,
                 }
             )
     return pd.DataFrame(
@@ -373,7 +640,10 @@ def fits_vs_size(fits: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
             "models",
             "slope_per_decade",
             "slope_se",
+            "df",
             "p_value",
+            "slope_se_bootstrap",
+            "p_value_bootstrap",
             "test",
         ],
     )
@@ -387,28 +657,27 @@ def fits_vs_size(fits: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
 def clustered_ols(
     y: np.ndarray, x: np.ndarray, clusters: np.ndarray, weights: np.ndarray | None = None
 ) -> dict:
-    """(Weighted) OLS of y on [1, x] with CR1 cluster-robust covariance.
+    """(Weighted) OLS of y on [1, x] with CR1 cluster-robust covariance (statsmodels
+    ``WLS(...).fit(cov_type="cluster")``):
 
-    V = (X'X)^-1 (sum_g X_g' u_g u_g' X_g) (X'X)^-1 * G/(G-1) * (N-1)/(N-K), with
-    rows scaled by sqrt(weight) for WLS; the slope's one-sided t-test (slope > 0)
-    uses G-1 degrees of freedom."""
+    V = (X'WX)^-1 (sum_g X_g' W_g u_g u_g' W_g X_g) (X'WX)^-1 * G/(G-1) * (N-1)/(N-K);
+    the slope's one-sided t-test (slope > 0) uses G-1 degrees of freedom."""
+    import statsmodels.api as sm
+
     x = np.asarray(x, float)
-    sw = np.ones_like(x) if weights is None else np.sqrt(np.asarray(weights, float))
-    y = np.asarray(y, float) * sw
-    X = np.column_stack([np.ones_like(x), x]) * sw[:, None]
-    n, k = X.shape
+    y = np.asarray(y, float)
     codes, uniq = pd.factorize(pd.Series(clusters))
     g = len(uniq)
-    xtx_inv = np.linalg.pinv(X.T @ X)
-    beta = xtx_inv @ X.T @ y
-    u = y - X @ beta
-    scores = np.zeros((g, k))
-    np.add.at(scores, codes, X * u[:, None])
-    meat = scores.T @ scores
-    corr = (g / (g - 1)) * ((n - 1) / (n - k)) if g > 1 and n > k else np.nan
-    v = xtx_inv @ meat @ xtx_inv * corr
-    se = float(np.sqrt(v[1, 1])) if np.isfinite(v[1, 1]) else np.nan
-    t = beta[1] / se if se and se > 0 else np.nan
+    X = sm.add_constant(x, has_constant="add")
+    w = np.ones_like(x) if weights is None else np.asarray(weights, float)
+    model = sm.WLS(y, X, weights=w)
+    if g > 1:
+        res = model.fit(cov_type="cluster", cov_kwds={"groups": codes, "use_correction": True})
+        se = float(res.bse[1])
+    else:
+        res, se = model.fit(), np.nan
+    beta = res.params
+    t = beta[1] / se if np.isfinite(se) and se > 0 else np.nan
     p = float(sps.t.sf(t, g - 1)) if np.isfinite(t) and g > 1 else np.nan
     return {
         "a0": float(beta[0]),
@@ -417,25 +686,86 @@ def clustered_ols(
         "t": t,
         "df": g - 1,
         "p_value": p,
-        "n_obs": n,
+        "n_obs": len(y),
         "n_clusters": g,
     }
 
 
+def clustered_logit(
+    y: np.ndarray, x: np.ndarray, clusters: np.ndarray, weights: np.ndarray | None = None
+) -> dict:
+    """Binomial GLM (logit link) of a 0/1 outcome y on [1, x], with cluster-robust
+    (CR1) covariance by ``clusters`` (statsmodels ``GLM(..., family=Binomial())``,
+    ``var_weights`` = weights). The slope b1 is on the log-odds scale; its one-sided
+    t-test (b1 > 0) uses G-1 degrees of freedom, like :func:`clustered_ols`. NaN
+    where the fit does not exist (an outcome that never or always occurs)."""
+    import warnings
+
+    import statsmodels.api as sm
+
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    codes, uniq = pd.factorize(pd.Series(clusters))
+    g = len(uniq)
+    out = {"b0": np.nan, "b1": np.nan, "b1_se": np.nan, "t": np.nan, "df": g - 1}
+    out["p_value"] = np.nan
+    if g < 2 or len(np.unique(y)) < 2 or len(np.unique(x)) < 2:
+        return out
+    w = np.ones_like(x) if weights is None else np.asarray(weights, float)
+    model = sm.GLM(
+        y, sm.add_constant(x, has_constant="add"), family=sm.families.Binomial(), var_weights=w
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # separation warnings: caught by the checks below
+        try:
+            res = model.fit(cov_type="cluster", cov_kwds={"groups": codes, "use_correction": True})
+        except (np.linalg.LinAlgError, ValueError):
+            return out
+    b, se = res.params, float(res.bse[1])
+    if not (np.all(np.isfinite(b)) and np.isfinite(se) and se > 0 and res.converged):
+        return out
+    t = b[1] / se
+    out.update(b0=float(b[0]), b1=float(b[1]), b1_se=se, t=float(t))
+    out["p_value"] = float(sps.t.sf(t, g - 1))
+    return out
+
+
 CLUSTERED_TEST = (
-    "trial-level OLS of correct on log2(n) (weights equalise functions within n); "
-    "CR1 SEs clustered by function; one-sided t-test a1 > 0, df = G-1"
+    "trial-level OLS of correct (0/1) on log2(n), weights equalise functions within n "
+    "(point estimates = fits.tsv); CR1 SEs clustered by function; one-sided t-test "
+    "a1 > 0, df = G-1. logit_*: binomial GLM (logit link) of correct on log2(n), same "
+    "weights and clustering; logit_b1 = log-odds per doubling of n; one-sided t-test "
+    "logit_b1 > 0, df = G-1"
 )
+CLUSTERED_COLUMNS = [
+    "model",
+    "a0",
+    "a1",
+    "a1_se",
+    "t",
+    "df",
+    "p_value",
+    "n_obs",
+    "n_clusters",
+    "logit_b0",
+    "logit_b1",
+    "logit_b1_se",
+    "odds_ratio_per_doubling",
+    "logit_t",
+    "logit_p_value",
+    "test",
+]
 
 
 def clustered_fit_table(scored: pd.DataFrame) -> pd.DataFrame:
-    """Trial-level regression of ``correct`` on log2(n), SEs clustered by function.
+    """Trial-level regressions of ``correct`` on log2(n), SEs clustered by function.
 
-    Each trial is weighted by 1/(trials of its function at its n) * (mean count)
-    so the point estimates equal the 8-point fit on the accuracy table (identical
-    when the design is balanced, as in the paper), while the SE uses all trials
-    and the clustering of trials within functions. Columns: model, a0, a1, a1_se,
-    t, df, p_value, n_obs, n_clusters, test."""
+    OLS (linear probability): each trial is weighted by 1/(trials of its function at
+    its n) * (mean count), so the point estimates equal the 8-point fit on the
+    accuracy table (identical when the design is balanced, as in the paper), while
+    the SE uses all trials and the clustering of trials within functions. Beside it a
+    binomial GLM (logit link) with the same weights and clustering, since ``correct``
+    is a 0/1 outcome. Columns: :data:`CLUSTERED_COLUMNS`."""
     rows = []
     for model in _models_in_order(scored):
         sub = scored[scored["model"] == model]
@@ -445,6 +775,7 @@ def clustered_fit_table(scored: pd.DataFrame) -> pd.DataFrame:
         w = w / w.mean()
         y = sub["correct"].to_numpy(float)
         x = np.log2(sub["n_shots"].to_numpy(float))
+        f = sub["function"].to_numpy()
         if len(np.unique(x)) < 2:
             fit = {
                 "a0": np.nan,
@@ -457,12 +788,22 @@ def clustered_fit_table(scored: pd.DataFrame) -> pd.DataFrame:
                 "n_clusters": sub["function"].nunique(),
             }
         else:
-            fit = clustered_ols(y, x, sub["function"].to_numpy(), weights=w)
-        rows.append({"model": model, **fit, "test": CLUSTERED_TEST})
-    return pd.DataFrame(
-        rows,
-        columns=["model", "a0", "a1", "a1_se", "t", "df", "p_value", "n_obs", "n_clusters", "test"],
-    )
+            fit = clustered_ols(y, x, f, weights=w)
+        lg = clustered_logit(y, x, f, weights=w)
+        rows.append(
+            {
+                "model": model,
+                **fit,
+                "logit_b0": lg["b0"],
+                "logit_b1": lg["b1"],
+                "logit_b1_se": lg["b1_se"],
+                "odds_ratio_per_doubling": math.exp(lg["b1"]) if np.isfinite(lg["b1"]) else np.nan,
+                "logit_t": lg["t"],
+                "logit_p_value": lg["p_value"],
+                "test": CLUSTERED_TEST,
+            }
+        )
+    return pd.DataFrame(rows, columns=CLUSTERED_COLUMNS)
 
 
 # ---------------------------------------------------------------------------
@@ -470,13 +811,27 @@ def clustered_fit_table(scored: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------
 
 
+def _boot_text(boot: JointBootstrap) -> str:
+    kind = "two-stage" if boot.resample_trials else "one-stage (functions only)"
+    return (
+        f"joint {kind} cluster bootstrap over the shared prompts "
+        f"({boot.values.shape[0]} replicates)"
+    )
+
+
 def vs_baseline_table(
-    accuracy: pd.DataFrame, baseline: str = "mode", alpha: float = 0.05
+    accuracy: pd.DataFrame,
+    baseline: str = "mode",
+    alpha: float = 0.05,
+    boot: JointBootstrap | None = None,
 ) -> pd.DataFrame:
     """One-sided z-test per (model, n) of accuracy above the baseline model's (spec §6).
 
-    z = (P(M,n) - P(B,n)) / sqrt(se_M^2 + se_B^2) with the bootstrap SEs;
-    p = 1 - Phi(z); ``significant`` is p < alpha. Empty when the baseline is absent."""
+    z = (P(M,n) - P(B,n)) / SE(P(M,n) - P(B,n)); p = 1 - Phi(z); ``significant`` is
+    p < alpha. With ``boot`` (:func:`joint_bootstrap`) the SE of the difference is the
+    SD of the replicate differences, which counts the prompts the two share; without
+    it, sqrt(se_M^2 + se_B^2), which treats them as independent. Empty when the
+    baseline is absent."""
     cols = [
         "model",
         "n_shots",
@@ -484,6 +839,7 @@ def vs_baseline_table(
         "baseline",
         "baseline_accuracy",
         "difference",
+        "se_difference",
         "z",
         "p_value",
         "significant",
@@ -492,12 +848,22 @@ def vs_baseline_table(
     if baseline not in set(accuracy["model"]):
         return pd.DataFrame(columns=cols)
     base = accuracy[accuracy["model"] == baseline].set_index("n_shots")
+    se_text = (
+        f"SE of the difference from the {_boot_text(boot)}"
+        if boot is not None
+        else "SE sqrt(se_M^2 + se_B^2), the two treated as independent"
+    )
     rows = []
     for r in accuracy[accuracy["model"] != baseline].itertuples(index=False):
         if r.n_shots not in base.index:
             continue
         b = base.loc[r.n_shots]
-        z, p = z_test(r.accuracy, r.se, b["accuracy"], b["se"])
+        diff = r.accuracy - b["accuracy"]
+        if boot is not None:
+            se = boot.se({(r.model, r.n_shots): 1.0, (baseline, r.n_shots): -1.0})
+        else:
+            se = math.sqrt(r.se**2 + b["se"] ** 2)
+        z, p = z_one_sided(diff, se)
         rows.append(
             {
                 "model": r.model,
@@ -505,24 +871,29 @@ def vs_baseline_table(
                 "accuracy": r.accuracy,
                 "baseline": baseline,
                 "baseline_accuracy": b["accuracy"],
-                "difference": r.accuracy - b["accuracy"],
+                "difference": diff,
+                "se_difference": se,
                 "z": z,
                 "p_value": p,
                 "significant": bool(p < alpha) if np.isfinite(p) else False,
-                "test": f"one-sided z-test (bootstrap SEs), H1: accuracy > {baseline}, "
-                f"alpha = {alpha}",
+                "test": f"one-sided z-test of accuracy - {baseline} > 0 (accuracy as a "
+                f"fraction, N(0,1) reference), alpha = {alpha}; {se_text}",
             }
         )
     return pd.DataFrame(rows, columns=cols)
 
 
-def z_test(a: float, se_a: float, b: float, se_b: float) -> tuple[float, float]:
-    """One-sided z-test of a > b with independent SEs: (z, 1 - Phi(z))."""
-    se = math.sqrt(se_a**2 + se_b**2)
+def z_one_sided(estimate: float, se: float) -> tuple[float, float]:
+    """One-sided z-test of estimate > 0: (z, 1 - Phi(z)); NaN when se is not > 0."""
     if not se > 0:
         return (float("nan"), float("nan"))
-    z = (a - b) / se
+    z = estimate / se
     return (float(z), float(sps.norm.sf(z)))
+
+
+def z_test(a: float, se_a: float, b: float, se_b: float) -> tuple[float, float]:
+    """One-sided z-test of a > b with independent SEs: (z, 1 - Phi(z))."""
+    return z_one_sided(a - b, math.sqrt(se_a**2 + se_b**2))
 
 
 def model_metadata(models: Sequence[Mapping]) -> pd.DataFrame:
@@ -543,16 +914,51 @@ def model_metadata(models: Sequence[Mapping]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "family", "params", "reference"])
 
 
-def scaling_table(accuracy: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+SCALING_COLUMNS = [
+    "family",
+    "n_shots",
+    "n_models",
+    "models",
+    "slope_per_decade",
+    "slope_se",
+    "t",
+    "df",
+    "p_value",
+    "p_value_linear_params",
+    "slope_se_bootstrap",
+    "p_value_bootstrap",
+    "largest_minus_smallest",
+    "se_difference",
+    "z",
+    "p_value_z",
+    "test",
+]
+
+
+def scaling_table(
+    accuracy: pd.DataFrame, meta: pd.DataFrame, boot: JointBootstrap | None = None
+) -> pd.DataFrame:
     """Accuracy against parameter count within each family, per n (spec §6, Fig. 3).
 
-    OLS of accuracy on log10(params) over the family's models; one-sided t-test
-    slope > 0 (df = k-2; needs >= 3 models). Also a bootstrap-SE-based z-test of
-    the largest vs the smallest model (usable with 2 models). Columns: family,
-    n_shots, n_models, models, slope_per_decade, slope_se, t, df, p_value,
-    largest_minus_smallest, z, p_value_z, test."""
+    - ``p_value``: OLS of accuracy on log10(params) over the family's k models,
+      one-sided t-test slope > 0, df = k-2 (needs k >= 3): the paper's test, the
+      models treated as a sample of sizes. ``p_value_linear_params``: the same on
+      params (linear scale), to show how much the claim rests on the scale.
+    - ``slope_se_bootstrap``, ``p_value_bootstrap``: the same log10 slope with its
+      SE from the joint bootstrap (these models fixed, tasks and trials resampled),
+      one-sided z-test slope > 0; usable with 2 models.
+    - ``largest_minus_smallest``, ``se_difference``, ``z``, ``p_value_z``: one-sided
+      z-test of the largest model above the smallest; SE from the joint bootstrap
+      (``boot``), else sqrt(se_1^2 + se_2^2) as if independent."""
     a = accuracy.merge(meta, on="model", how="inner")
     a = a[~a["reference"].astype(bool) & a["params"].notna() & a["family"].notna()]
+    src = _boot_text(boot) if boot is not None else "independent SEs sqrt(se_1^2 + se_2^2)"
+    test = (
+        "p_value: OLS of accuracy on log10(params) over the family's k models, one-sided "
+        "t-test slope > 0, df = k-2; p_value_linear_params: the same on params (linear); "
+        "p_value_bootstrap: the log10 slope, one-sided z-test slope > 0 with its SE from "
+        f"the bootstrap; p_value_z: one-sided z-test largest > smallest model; SEs: {src}"
+    )
     rows = []
     for fam in pd.unique(a["family"]):
         fa = a[a["family"] == fam]
@@ -560,9 +966,24 @@ def scaling_table(accuracy: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
             sub = fa[fa["n_shots"] == n].sort_values("params")
             if len(sub) < 2:
                 continue
-            fit = _ols(np.log10(sub["params"].to_numpy(float)), sub["accuracy"].to_numpy(float))
+            x = np.log10(sub["params"].to_numpy(float))
+            y = sub["accuracy"].to_numpy(float)
+            fit = _ols(x, y)
+            lin = _ols(sub["params"].to_numpy(float), y)
             lo, hi = sub.iloc[0], sub.iloc[-1]
-            z, pz = z_test(hi["accuracy"], hi["se"], lo["accuracy"], lo["se"])
+            diff = hi["accuracy"] - lo["accuracy"]
+            slope_se_b = p_b = np.nan
+            if boot is not None:
+                se_d = boot.se({(hi["model"], n): 1.0, (lo["model"], n): -1.0})
+                if np.ptp(x) > 0:
+                    c = (x - x.mean()) / np.sum((x - x.mean()) ** 2)  # slope = c @ accuracy
+                    slope_se_b = boot.se(
+                        {(m, n): ci for m, ci in zip(sub["model"], c, strict=True)}
+                    )
+                    p_b = z_one_sided(fit["a1"], slope_se_b)[1]
+            else:
+                se_d = math.sqrt(hi["se"] ** 2 + lo["se"] ** 2)
+            z, pz = z_one_sided(diff, se_d)
             rows.append(
                 {
                     "family": fam,
@@ -574,32 +995,95 @@ def scaling_table(accuracy: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
                     "t": fit["t"],
                     "df": fit["df"],
                     "p_value": fit["p_value"],
-                    "largest_minus_smallest": hi["accuracy"] - lo["accuracy"],
+                    "p_value_linear_params": lin["p_value"],
+                    "slope_se_bootstrap": slope_se_b,
+                    "p_value_bootstrap": p_b,
+                    "largest_minus_smallest": diff,
+                    "se_difference": se_d,
                     "z": z,
                     "p_value_z": pz,
-                    "test": "p_value: OLS of accuracy on log10(params), one-sided t-test "
-                    "slope > 0, df = k-2; p_value_z: one-sided z-test largest > "
-                    "smallest with bootstrap SEs",
+                    "test": test,
                 }
             )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "family",
-            "n_shots",
-            "n_models",
-            "models",
-            "slope_per_decade",
-            "slope_se",
-            "t",
-            "df",
-            "p_value",
-            "largest_minus_smallest",
-            "z",
-            "p_value_z",
-            "test",
-        ],
+    return pd.DataFrame(rows, columns=SCALING_COLUMNS)
+
+
+def family_means_table(
+    accuracy: pd.DataFrame,
+    meta: pd.DataFrame,
+    boot: JointBootstrap | None = None,
+    baseline: str = "mode",
+) -> pd.DataFrame:
+    """Mean accuracy of each family's models per n (paper Fig. 2d), with its SE and a
+    one-sided z-test of the family mean above the baseline.
+
+    With ``boot`` both SEs are SDs over the joint replicates (of the mean of the
+    family's models, and of that minus the baseline), so the task effects the models
+    share count; without it sqrt(sum se^2)/k, as if the models were independent.
+    Columns: family, n_shots, n_models, models, accuracy, se, baseline,
+    baseline_accuracy, difference, se_difference, z, p_value, test."""
+    cols = [
+        "family",
+        "n_shots",
+        "n_models",
+        "models",
+        "accuracy",
+        "se",
+        "baseline",
+        "baseline_accuracy",
+        "difference",
+        "se_difference",
+        "z",
+        "p_value",
+        "test",
+    ]
+    a = accuracy.merge(meta, on="model", how="inner")
+    a = a[~a["reference"].astype(bool) & a["family"].notna()]
+    base = accuracy[accuracy["model"] == baseline].set_index("n_shots")
+    src = _boot_text(boot) if boot is not None else "sqrt(sum se^2)/k, models as independent"
+    test = (
+        f"family mean of accuracy (fraction); one-sided z-test of family mean - "
+        f"{baseline} > 0 (N(0,1) reference); SEs: {src}"
     )
+    rows = []
+    for fam in pd.unique(a["family"]):
+        fa = a[a["family"] == fam]
+        for n in sorted(fa["n_shots"].unique()):
+            sub = fa[fa["n_shots"] == n]
+            k = len(sub)
+            mean = float(sub["accuracy"].mean())
+            wts = {(m, int(n)): 1.0 / k for m in sub["model"]}
+            if boot is not None:
+                se = boot.se(wts)
+            else:
+                se = float(np.sqrt(np.sum(sub["se"] ** 2)) / k)
+            b_acc = diff = se_d = z = p = np.nan
+            if n in base.index:
+                b_acc = float(base.loc[n, "accuracy"])
+                diff = mean - b_acc
+                if boot is not None:
+                    se_d = boot.se({**wts, (baseline, int(n)): -1.0})
+                else:
+                    se_d = math.sqrt(se**2 + float(base.loc[n, "se"]) ** 2)
+                z, p = z_one_sided(diff, se_d)
+            rows.append(
+                {
+                    "family": fam,
+                    "n_shots": int(n),
+                    "n_models": k,
+                    "models": ",".join(sub["model"]),
+                    "accuracy": mean,
+                    "se": se,
+                    "baseline": baseline if n in base.index else None,
+                    "baseline_accuracy": b_acc,
+                    "difference": diff,
+                    "se_difference": se_d,
+                    "z": z,
+                    "p_value": p,
+                    "test": test,
+                }
+            )
+    return pd.DataFrame(rows, columns=cols)
 
 
 # ---------------------------------------------------------------------------
@@ -607,43 +1091,118 @@ def scaling_table(accuracy: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------
 
 
+def varies_within_function(scored: pd.DataFrame, by: str) -> bool:
+    """Whether ``by`` is a property of the trial (it varies among one function's
+    prompts at one n, e.g. ``target_diversity``) rather than of the function
+    (``bit_load``, ``category``)."""
+    return bool((scored.groupby(["n_shots", "function"])[by].nunique() > 1).any())
+
+
+BREAKDOWN_ESTIMATORS = {
+    True: "pooled over prompts: correct prompts / prompts of the level (a trial property)",
+    False: "mean over the level's functions of per-function means (a function property)",
+}
+
+
 def breakdown_table(
-    scored: pd.DataFrame, by: str, replicates: int = 5000, seed: int = 0
+    scored: pd.DataFrame,
+    by: str,
+    replicates: int = 5000,
+    seed: int = 0,
+    pooled: bool | None = None,
+    resample_trials: bool = True,
 ) -> pd.DataFrame:
     """Accuracy per (model, n_shots, ``by``) -- e.g. ``bit_load`` or ``target_diversity``.
 
-    Within each group, accuracy is the mean over the functions present of their
-    per-function mean (so every function weighs the same, as in the headline
-    metric); SE by the two-stage cluster bootstrap seeded by
-    ``bootstrap_seed(seed, model, n, by, level)``. Columns: model, n_shots, ``by``,
-    accuracy, se, n_functions, n_prompts."""
-    rows = []
-    for (model, n, level), cell in scored.groupby(["model", "n_shots", by], sort=False):
-        y = cell["correct"].to_numpy(float)
-        f = cell["function"].to_numpy()
-        rows.append(
-            {
-                "model": model,
-                "n_shots": int(n),
-                by: int(level),
-                "accuracy": cluster_mean(y, f),
-                "se": cluster_bootstrap_se(
-                    y, f, replicates, bootstrap_seed(seed, model, int(n), by, int(level))
-                ),
-                "n_functions": int(pd.Series(f).nunique()),
-                "n_prompts": len(cell),
-            }
-        )
+    A property of the trial (``pooled``; default: when ``by`` varies within a
+    function, as the target's BitDiversity does) pools the prompts: accuracy is the
+    share of the level's prompts answered correctly, so a function with one such
+    trial weighs one trial. A property of the function (BitLoad) keeps the headline
+    metric's weighting: the mean over the level's functions of their per-function
+    means. SEs from the joint cluster bootstrap by function (the draws of
+    :func:`joint_bootstrap`, the statistic recomputed on the level's resampled
+    prompts). Columns: model, n_shots, ``by``, accuracy, se, n_functions, n_prompts,
+    estimator."""
+    tables = breakdown_tables(scored, replicates, seed, {by: pooled}, resample_trials)
+    return tables[BREAKDOWN_TABLES.get(by, by)]
+
+
+BREAKDOWN_TABLES = {"bit_load": "bitload"}  # column -> table name, where they differ
+
+
+def _breakdown_columns(by: str) -> list[str]:
+    return ["model", "n_shots", by, "accuracy", "se", "n_functions", "n_prompts", "estimator"]
+
+
+def _breakdown_point(scored: pd.DataFrame, by: str, pooled: bool) -> pd.DataFrame:
+    """Point estimates of :func:`breakdown_table` per (model, n_shots, level)."""
+    keys = ["model", "n_shots", by]
+    per_f = scored.groupby([*keys, "function"], sort=False)["correct"].agg(["mean", "size"])
+    g = per_f.groupby(level=keys, sort=False)
     out = pd.DataFrame(
-        rows, columns=["model", "n_shots", by, "accuracy", "se", "n_functions", "n_prompts"]
+        {
+            "n_functions": g.size(),
+            "n_prompts": g["size"].sum(),
+            "cluster_mean": g["mean"].mean(),
+        }
     )
-    order = {m: i for i, m in enumerate(_models_in_order(scored))}
-    return (
-        out.assign(_o=out["model"].map(order))
-        .sort_values(["_o", "n_shots", by])
-        .drop(columns="_o")
-        .reset_index(drop=True)
-    )
+    pooled_mean = scored.groupby(keys, sort=False)["correct"].mean()
+    out["accuracy"] = pooled_mean.reindex(out.index) if pooled else out["cluster_mean"]
+    return out.reset_index()
+
+
+def _breakdown_replicates(
+    scored: pd.DataFrame,
+    props: Mapping[str, bool],
+    replicates: int,
+    seed: int,
+    resample_trials: bool,
+) -> dict[str, dict[tuple[str, int, object], np.ndarray]]:
+    """Replicates of every breakdown of ``props`` ({column: pooled}) from one joint
+    draw: {column: {(model, n, level): (R,) replicate accuracies}}."""
+    models = _models_in_order(scored)
+    funcs, design = _joint_design(scored)
+    for by in props:
+        if (scored.groupby(KEY)[by].nunique() > 1).any():
+            raise ValueError(
+                f"breakdown by {by!r}: it differs between models on the same prompt; a "
+                "breakdown needs a property of the prompt or the function"
+            )
+    prep = {}
+    for n, keys in design.items():
+        cell = scored[scored["n_shots"] == n].drop_duplicates(["function", "trial"])
+        idx = pd.MultiIndex.from_frame(keys[["function", "trial"]])
+        y = _correct_matrix(scored, keys, n, models)
+        have = [i for i, m in enumerate(models) if not np.isnan(y[:, i]).all()]
+        y = y[:, have].astype(np.float32)
+        per = {}
+        for by, pooled in props.items():
+            level = cell.set_index(["function", "trial"])[by].reindex(idx).to_numpy()
+            order = np.argsort(level, kind="stable")  # a level is a slice of the sorted prompts
+            lv, first, cnt = np.unique(level[order], return_index=True, return_counts=True)
+            if pooled:
+                scale = np.ones(len(keys), np.float32)
+            else:  # each function's trials in a level carry total weight 1
+                size = pd.Series(level).groupby([keys["_f"].to_numpy(), level]).transform("size")
+                scale = (1.0 / size.to_numpy()).astype(np.float32)
+            reps = np.empty((replicates, len(have), len(lv)))
+            per[by] = (order, lv, first, cnt, scale[order], y[order], reps)
+        prep[n] = (have, per)
+    for n, rows, counts in _joint_draws(design, len(funcs), replicates, seed, resample_trials):
+        for order, _lv, first, cnt, scale, y, reps in prep[n][1].values():
+            w = counts[:, order] * scale
+            for j, (s0, c) in enumerate(zip(first, cnt, strict=True)):
+                ws = w[:, s0 : s0 + c]
+                den = ws.sum(axis=1, dtype=float)[:, None]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    reps[rows, :, j] = (ws @ y[s0 : s0 + c]) / den
+    out: dict[str, dict] = {by: {} for by in props}
+    for n, (have, per) in prep.items():
+        for by, (_o, lv, _f, _c, _s, _y, reps) in per.items():
+            for k, i in enumerate(have):
+                for j, level in enumerate(lv):
+                    out[by][(models[i], n, level)] = reps[:, k, j]
+    return out
 
 
 def wilson_interval(
@@ -852,25 +1411,31 @@ def paired_comparison(
     replicates: int = 5000,
     seed: int = 0,
     alpha: float = 0.05,
+    boot: JointBootstrap | None = None,
 ) -> pd.DataFrame:
-    """Accuracy difference A - B per n on the prompts both models answered (same
-    function, n_shots, trial), with a paired two-stage cluster bootstrap: functions
-    and then trials are resampled once and applied to both models, i.e. the
-    bootstrap of the per-trial difference. CI is the percentile interval (level
-    1-alpha); ``p_value`` is the two-sided bootstrap p, 2 (k + 1) / (R + 1) with k the
-    smaller number of replicates on either side of 0 (never 0 with R replicates)."""
+    """Accuracy difference A - B per n on the shared prompts (same function, n_shots,
+    trial), with the joint cluster bootstrap (``boot``, or drawn here for A and B;
+    the draws depend on the prompts only, so both give the same replicates):
+    functions and then trials are resampled once and applied to both models. CI is
+    the percentile interval (level 1-alpha); ``p_value`` is the two-sided bootstrap
+    p, 2 (k + 1) / (R + 1) with k the smaller number of replicates on either side of
+    0 (never 0 with R replicates)."""
     a = scored[scored["model"] == model_a][KEY + ["correct"]]
     b = scored[scored["model"] == model_b][KEY + ["correct"]]
     j = a.merge(b, on=KEY, suffixes=("_a", "_b"))
+    if boot is None and len(j):
+        both = scored[scored["model"].isin([model_a, model_b])]
+        boot = joint_bootstrap(both, replicates, seed)
+    j["correct_a"] = j["correct_a"].astype(float)
+    j["correct_b"] = j["correct_b"].astype(float)
+    per_f = j.groupby(["n_shots", "function"])[["correct_a", "correct_b"]].mean()
+    acc = per_f.groupby(level="n_shots").mean()  # mean over functions of function means
+    n_pairs = j.groupby("n_shots").size()
     rows = []
     for n in sorted(j["n_shots"].unique()):
-        cell = j[j["n_shots"] == n]
-        d = cell["correct_a"].to_numpy(float) - cell["correct_b"].to_numpy(float)
-        f = cell["function"].to_numpy()
-        reps = cluster_bootstrap(
-            d, f, replicates, bootstrap_seed(seed, "paired", model_a, model_b, int(n))
-        )
-        est = cluster_mean(d, f)
+        reps = boot.replicates(model_a, n) - boot.replicates(model_b, n)
+        replicates = len(reps)
+        acc_a, acc_b = float(acc.loc[n, "correct_a"]), float(acc.loc[n, "correct_b"])
         lo, hi = np.quantile(reps, [alpha / 2, 1 - alpha / 2])
         tail = min(np.sum(reps <= 0), np.sum(reps >= 0))
         p = min(1.0, 2 * (tail + 1) / (replicates + 1))
@@ -879,17 +1444,16 @@ def paired_comparison(
                 "model_a": model_a,
                 "model_b": model_b,
                 "n_shots": int(n),
-                "accuracy_a": cluster_mean(cell["correct_a"].to_numpy(float), f),
-                "accuracy_b": cluster_mean(cell["correct_b"].to_numpy(float), f),
-                "difference": est,
+                "accuracy_a": acc_a,
+                "accuracy_b": acc_b,
+                "difference": acc_a - acc_b,
                 "se": float(np.std(reps, ddof=1)),
                 "ci_lo": float(lo),
                 "ci_hi": float(hi),
                 "p_value": float(p),
-                "n_pairs": len(cell),
-                "test": f"paired two-stage cluster bootstrap of A-B on shared prompts, "
-                f"{replicates} replicates; {100 * (1 - alpha):g}% percentile CI; "
-                "two-sided bootstrap p",
+                "n_pairs": int(n_pairs.loc[n]),
+                "test": f"A - B (accuracy, fraction) by the {_boot_text(boot)}; "
+                f"{100 * (1 - alpha):g}% percentile CI; two-sided bootstrap p",
             }
         )
     return pd.DataFrame(
@@ -916,17 +1480,18 @@ def paired_table(
     pairs: Iterable[Sequence[str]] | str = "all",
     replicates: int = 5000,
     seed: int = 0,
+    boot: JointBootstrap | None = None,
 ) -> pd.DataFrame:
     """Paired comparisons for a list of (A, B) pairs, or every pair ("all") of the
-    models present, in their order."""
+    models present, in their order; one joint bootstrap (``boot`` or drawn here)
+    serves every pair."""
     models = _models_in_order(scored)
     if pairs == "all":
         pairs = list(itertools.combinations(models, 2))
-    parts = [
-        paired_comparison(scored, a, b, replicates, seed)
-        for a, b in pairs
-        if a in models and b in models
-    ]
+    pairs = [(a, b) for a, b in pairs if a in models and b in models]
+    if pairs and boot is None:
+        boot = joint_bootstrap(scored, replicates, seed)
+    parts = [paired_comparison(scored, a, b, replicates, seed, boot=boot) for a, b in pairs]
     if not parts:
         return paired_comparison(scored.iloc[:0], "", "", replicates, seed)
     return pd.concat(parts, ignore_index=True)
@@ -1100,6 +1665,7 @@ TABLE_NAMES = (
     "fits_vs_size",
     "vs_mode",
     "scaling",
+    "family_means",
     "bitload",
     "target_diversity",
     "per_task",
@@ -1111,16 +1677,22 @@ TABLE_NAMES = (
 
 
 def accuracy_tables(
-    accuracy: pd.DataFrame, meta: pd.DataFrame, baseline: str = "mode", alpha: float = 0.05
+    accuracy: pd.DataFrame,
+    meta: pd.DataFrame,
+    baseline: str = "mode",
+    alpha: float = 0.05,
+    boot: JointBootstrap | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Tables computed from the accuracy table alone: fits, fits_vs_size, vs_mode,
-    scaling."""
+    """Tables computed from the accuracy table and the joint bootstrap's replicates
+    (``boot``; without it, SEs of differences treat the models as independent):
+    fits, fits_vs_size, vs_mode, scaling, family_means."""
     fits = fit_table(accuracy)
     return {
         "fits": fits,
-        "fits_vs_size": fits_vs_size(fits, meta),
-        "vs_mode": vs_baseline_table(accuracy, baseline, alpha),
-        "scaling": scaling_table(accuracy, meta),
+        "fits_vs_size": fits_vs_size(fits, meta, accuracy, boot),
+        "vs_mode": vs_baseline_table(accuracy, baseline, alpha, boot),
+        "scaling": scaling_table(accuracy, meta, boot),
+        "family_means": family_means_table(accuracy, meta, boot, baseline),
     }
 
 
@@ -1145,13 +1717,44 @@ def trial_tables(
 
 
 def breakdown_tables(
-    scored: pd.DataFrame, replicates: int = 5000, seed: int = 0
+    scored: pd.DataFrame,
+    replicates: int = 5000,
+    seed: int = 0,
+    props: Mapping[str, bool | None] | None = None,
+    resample_trials: bool = True,
 ) -> dict[str, pd.DataFrame]:
-    """Accuracy by BitLoad and by the target's BitDiversity (bootstrap SEs)."""
-    return {
-        "bitload": breakdown_table(scored, "bit_load", replicates, seed),
-        "target_diversity": breakdown_table(scored, "target_diversity", replicates, seed),
+    """Accuracy by each property of ``props`` ({column: pooled or None for automatic};
+    default: BitLoad and the target's BitDiversity) with SEs from one joint draw (see
+    :func:`breakdown_table`), keyed by table name (:data:`BREAKDOWN_TABLES`, else the
+    column name)."""
+    props = dict(props or {"bit_load": None, "target_diversity": None})
+    pooled = {
+        by: varies_within_function(scored, by) if p is None else bool(p) for by, p in props.items()
     }
+    if scored.empty:
+        return {
+            BREAKDOWN_TABLES.get(by, by): pd.DataFrame(columns=_breakdown_columns(by))
+            for by in props
+        }
+    reps = _breakdown_replicates(scored, pooled, replicates, seed, resample_trials)
+    order = {m: i for i, m in enumerate(_models_in_order(scored))}
+    out = {}
+    for by, pool in pooled.items():
+        t = _breakdown_point(scored, by, pool)
+        t["se"] = [
+            _sd(reps[by][(m, int(n), lv)])
+            for m, n, lv in t[["model", "n_shots", by]].itertuples(index=False)
+        ]
+        t["estimator"] = BREAKDOWN_ESTIMATORS[pool]
+        t["n_shots"] = t["n_shots"].astype(int)
+        if pd.api.types.is_numeric_dtype(t[by]):
+            t[by] = t[by].astype(int)
+        out[BREAKDOWN_TABLES.get(by, by)] = (
+            t.assign(_o=t["model"].map(order))
+            .sort_values(["_o", "n_shots", by])[_breakdown_columns(by)]
+            .reset_index(drop=True)
+        )
+    return out
 
 
 def compute_all(
@@ -1166,13 +1769,14 @@ def compute_all(
     power: Mapping | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every table of :data:`TABLE_NAMES` from the scored results of all models."""
-    acc = accuracy_table(scored, replicates, seed)
+    boot = joint_bootstrap(scored, replicates, seed)
+    acc = accuracy_table(scored, boot=boot)
     m = trials or int(scored.groupby(["model", "n_shots", "function"]).size().max())
     out = {
         "accuracy": acc,
-        **accuracy_tables(acc, meta, baseline, alpha),
+        **accuracy_tables(acc, meta, baseline, alpha, boot),
         **trial_tables(scored, m, power, alpha),
         **breakdown_tables(scored, replicates, seed),
-        "paired": paired_table(scored, comparisons, replicates, seed),
+        "paired": paired_table(scored, comparisons, replicates, seed, boot),
     }
     return {k: out[k] for k in TABLE_NAMES}
