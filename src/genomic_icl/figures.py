@@ -1,4 +1,4 @@
-"""Every figure of the pipeline (spec §7 analogues and the extra analyses).
+"""Every figure of the pipeline (docs/protocol.md §7 analogues and the extra analyses).
 
 Style: one paper column (3.4 in wide; 7.0 in for full-width figures), greyscale
 readable (each series has its own marker and line style besides its grey level),

@@ -1,4 +1,4 @@
-"""Statistics of the experiment (spec §6) and the analyses the paper asked for.
+"""Statistics of the experiment (docs/protocol.md §6) and the analyses the paper asks for.
 
 Every estimator here works on the scored-results schema (docs/architecture.md):
 one row per prompt with ``model, function, n_shots, trial, correct, ...``.
@@ -415,7 +415,7 @@ def joint_bootstrap(
     seed: int = 0,
     resample_trials: bool = True,
 ) -> JointBootstrap:
-    """The two-stage cluster bootstrap of spec §6, drawn once for all models and n.
+    """The two-stage cluster bootstrap of docs/protocol.md §6, drawn once for all models and n.
 
     Replicate r resamples the functions once for the whole run (stage 1) and, at each
     n, the trials of every chosen function (stage 2); the same draws, by prompt, apply
@@ -467,7 +467,7 @@ def accuracy_table(
     seed: int = 0,
     boot: JointBootstrap | None = None,
 ) -> pd.DataFrame:
-    """Accuracy per (model, n_shots) with two-stage cluster bootstrap SE (spec §6).
+    """Accuracy per (model, n_shots) with two-stage cluster bootstrap SE (docs/protocol.md §6).
 
     Columns ``model, n_shots, accuracy, se, n_prompts``; ``accuracy`` is the mean
     over functions of the per-function mean of ``correct`` (a fraction). Rows keep
@@ -825,7 +825,7 @@ def vs_baseline_table(
     alpha: float = 0.05,
     boot: JointBootstrap | None = None,
 ) -> pd.DataFrame:
-    """One-sided z-test per (model, n) of accuracy above the baseline model's (spec §6).
+    """One-sided z-test per (model, n) of accuracy above the baseline (docs/protocol.md §6).
 
     z = (P(M,n) - P(B,n)) / SE(P(M,n) - P(B,n)); p = 1 - Phi(z); ``significant`` is
     p < alpha. With ``boot`` (:func:`joint_bootstrap`) the SE of the difference is the
@@ -938,7 +938,7 @@ SCALING_COLUMNS = [
 def scaling_table(
     accuracy: pd.DataFrame, meta: pd.DataFrame, boot: JointBootstrap | None = None
 ) -> pd.DataFrame:
-    """Accuracy against parameter count within each family, per n (spec §6, Fig. 3).
+    """Accuracy against parameter count within each family, per n (docs/protocol.md §6, Fig. 3).
 
     - ``p_value``: OLS of accuracy on log10(params) over the family's k models,
       one-sided t-test slope > 0, df = k-2 (needs k >= 3): the paper's test, the
