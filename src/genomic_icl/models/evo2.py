@@ -20,7 +20,6 @@ Only this module imports ``evo2``, and only when a model is loaded.
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from genomic_icl.models.base import (
     expand,
     fetch_hint,
     hf_offline,
+    hub_cache,
     looks_like_path,
     token_batches,
 )
@@ -85,9 +85,7 @@ def detokenize(ids: list[int]) -> str:
 
 def merged_weights_path(name: str) -> Path:
     """Where the evo2 package keeps a merged checkpoint (beside the hub cache)."""
-    from huggingface_hub import constants
-
-    return Path(os.path.dirname(constants.HF_HUB_CACHE)) / f"{name}.pt"
+    return hub_cache().parent / f"{name}.pt"
 
 
 class Evo2Backend(Backend):
@@ -112,7 +110,7 @@ class Evo2Backend(Backend):
 
             repo = f"{HUB_ORG}/{name}"
             if not any(
-                isinstance(try_to_load_from_cache(repo, f), str)
+                isinstance(try_to_load_from_cache(repo, f, cache_dir=hub_cache()), str)
                 for f in (f"{name}.pt", f"{name}.pt.part0")
             ):
                 raise BackendError(
