@@ -4,12 +4,14 @@
 # comes from the config: a model entry's `resources:` for inference jobs, the
 # `containers:` section (step -> image) for images. See docs/cluster.md.
 import os
+import shutil
 
 from genomic_icl.codeversion import code_version
 from genomic_icl.workflow import (
     cluster_default_account,
     export_library_path,
     export_model_cache,
+    retry_request,
 )
 
 # Jobs import the library of this checkout, in containers and conda envs too
@@ -64,17 +66,9 @@ def inference_conda(wildcards):
     return step_conda(model_step(wildcards.model))
 
 
-def grown(base, attempt, cap=None):
-    """A memory or time request for the given attempt: +50% of the first per retry,
-    never above ``cap`` (what the cluster allows; config slurm.max_* or a model's
-    resources.max_*) nor below the first request."""
-    value = int(base * (1 + 0.5 * (attempt - 1)))
-    return value if cap is None else max(int(base), min(value, int(cap)))
-
-
 def attempt_scaled(base):
     """Resource callable: ``base`` on the first attempt, more on each retry."""
-    return lambda wildcards, attempt: grown(base, attempt)
+    return lambda wildcards, attempt: retry_request(base, attempt)
 
 
 def inference_resource(key, scaled=False):
@@ -85,7 +79,7 @@ def inference_resource(key, scaled=False):
         own = MODELS[wildcards.model].get("resources", {})
         value = own.get(key, MODEL_RESOURCE_DEFAULTS[key])
         cap = own.get(f"max_{key}", SLURM.get(f"max_{key}"))
-        return grown(value, attempt, cap) if scaled else value
+        return retry_request(value, attempt, cap) if scaled else value
 
     return get
 
@@ -110,8 +104,8 @@ def inference_gpu_resources():
 def site_account():
     """The account of every job: config slurm.account, else the profile's or
     command line's default-resources, else the user's default account on the
-    cluster (sacctmgr's DefaultAccount, asked once, by the main process of a SLURM
-    run only). "" where none exists: the cluster then charges its default. An empty
+    cluster (sacctmgr's DefaultAccount, asked once by the main Snakemake process
+    where sacctmgr exists). "" where none exists: the cluster then charges its default. An empty
     account is never left to the SLURM plugin, which would guess one from the
     user's last job."""
     if SLURM["account"]:
@@ -122,8 +116,9 @@ def site_account():
         given = getattr(given, "value", given)
         if given:
             return str(given)
-    plugin = getattr(workflow.executor_plugin, "name", "")
-    if plugin == "slurm" and workflow.is_main_process:
+    # on a SLURM submit host only (the executor is not known yet while the Snakefile
+    # is read); jobs get the account with the default resources they are sent
+    if workflow.is_main_process and shutil.which("sacctmgr"):
         return cluster_default_account() or ""
     return ""
 

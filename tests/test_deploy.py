@@ -278,6 +278,19 @@ slurm_plugin = pytest.mark.skipif(
 )
 
 
+def planned_resources(stdout: str) -> dict[tuple[str, str], dict[str, str]]:
+    """(rule, wildcards) -> resources of each job of a dry run's plan."""
+    jobs = {}
+    for block in stdout.split("\n\n"):
+        rule = re.search(r"^rule (\w+):", block, re.M)
+        wc = re.search(r"wildcards: (.*)", block)
+        res = re.search(r"resources: (.*)", block)
+        if rule and res:
+            key = (rule[1], wc[1] if wc else "")
+            jobs[key] = dict(kv.split("=", 1) for kv in res[1].split(", "))
+    return jobs
+
+
 @slurm_plugin
 def test_profile_slurm_from_the_repository_root(repo_copy):
     """`snakemake --profile slurm` as core facilities type it, run where they do."""
@@ -292,18 +305,11 @@ def test_profile_slurm_from_the_repository_root(repo_copy):
 def test_paper_plan_requests_each_jobs_resources(repo_copy):
     # its planning time is measured by benchmarks/plan.py, not asserted here
     proc = dry_run(repo_copy, "--profile", "slurm", "--configfile", "configs/paper.yaml")
-    jobs = {}
-    for block in proc.stdout.split("\n\n"):
-        rule = re.search(r"^rule (\w+):", block, re.M)
-        wc = re.search(r"wildcards: (.*)", block)
-        res = re.search(r"resources: (.*)", block)
-        if rule and res:
-            key = (rule[1], wc[1] if wc else "")
-            jobs[key] = dict(kv.split("=", 1) for kv in res[1].split(", "))
+    jobs = planned_resources(proc.stdout)
     paper = yaml.safe_load((REPO / "configs/paper.yaml").read_text())
     for model in paper["models"]:
         want = model.get("resources", {})
-        got = jobs[("predict", f"model={model['name']}, n=128")]
+        got = jobs[("predict", f"model={model['name']}")]
         assert got["gpu"] == str(want.get("gpu", 0)), (model["name"], got)
         if "mem_mb" in want:
             assert got["mem_mb"] == str(want["mem_mb"]), (model["name"], got)
@@ -311,6 +317,70 @@ def test_paper_plan_requests_each_jobs_resources(repo_copy):
             assert got["runtime"] == str(want["runtime"]), (model["name"], got)
     cpu_steps = [r for (rule, _), r in jobs.items() if rule != "predict"]
     assert cpu_steps and all("gpu" not in r and int(r["mem_mb"]) <= 8000 for r in cpu_steps)
+
+
+FAKE_SACCTMGR = """#!/bin/sh
+# stand-in for sacctmgr: the user's DefaultAccount, and a record of the call
+echo "$@" >> "$FAKE_SACCTMGR_LOG"
+echo lab-default
+"""
+
+
+@slurm_plugin
+def test_jobs_get_the_clusters_default_account_and_gres(repo_copy, tmp_path):
+    """An empty account means the user's default account on the cluster, asked of
+    sacctmgr once at planning (never guessed from past jobs); a model's own
+    account wins; `slurm.gpu_request: gres` asks for GPUs as --gres=gpu:N."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sacctmgr").write_text(FAKE_SACCTMGR)
+    (bin_dir / "sacctmgr").chmod(0o755)
+    log = tmp_path / "sacctmgr.log"
+    paper = yaml.safe_load((REPO / "configs/paper.yaml").read_text())
+    entry = next(m for m in paper["models"] if m["name"] == "evo2-1b")
+    entry["resources"]["slurm_account"] = "lab-evo"
+    paper["slurm"] = {"gpu_request": "gres"}
+    (repo_copy / "site.yaml").write_text(yaml.safe_dump(paper))
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_SACCTMGR_LOG": str(log)}
+    plan = [sys.executable, "-m", "snakemake", "-n", "--profile", "slurm"]
+    plan += ["--configfile", "site.yaml"]
+    proc = subprocess.run(plan, cwd=repo_copy, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = planned_resources(proc.stdout)
+    accounts = {key: res.get("slurm_account") for key, res in jobs.items()}
+    assert accounts.pop(("predict", "model=evo2-1b")) == "lab-evo"
+    assert set(accounts.values()) == {"lab-default"}, accounts  # CPU steps included
+    assert log.read_text().count("DefaultAccount") == 1
+    for model in paper["models"]:
+        res = jobs[("predict", f"model={model['name']}")]
+        gpus = model.get("resources", {}).get("gpu", 0)
+        assert "gpu" not in res and res.get("gres", "") == (f"gpu:{gpus}" if gpus else "")
+    # a config account is used as it is: sacctmgr is not asked
+    paper["slurm"] = {"account": "lab-site"}
+    (repo_copy / "site.yaml").write_text(yaml.safe_dump(paper))
+    log.unlink()
+    proc = subprocess.run(plan, cwd=repo_copy, capture_output=True, text=True, env=env)
+    accounts = {k: r.get("slurm_account") for k, r in planned_resources(proc.stdout).items()}
+    assert accounts.pop(("predict", "model=evo2-1b")) == "lab-evo"
+    assert set(accounts.values()) == {"lab-site"} and not log.exists()
+
+
+def test_retry_requests_grow_up_to_the_cap():
+    from genomic_icl.workflow import retry_request
+
+    assert [retry_request(360, a) for a in (1, 2, 3)] == [360, 540, 720]
+    assert [retry_request(360, a, cap=480) for a in (1, 2, 3)] == [360, 480, 480]
+    assert retry_request(256000, 3, cap=400000) == 400000
+    assert retry_request(500, 2, cap=100) == 500  # never below the first request
+
+
+def test_a_request_above_its_cap_is_a_config_error():
+    from genomic_icl.config import ConfigError, validate_config
+
+    config = yaml.safe_load((REPO / "configs/paper.yaml").read_text())
+    config["slurm"] = {"max_runtime": 240}
+    with pytest.raises(ConfigError, match=r"models\[5\]\.resources\.runtime: 360 is above"):
+        validate_config(config)
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` is not installed")

@@ -18,7 +18,12 @@ One small config runs twice: locally, and on SLURM through
 Then: the results equal the local run's byte for byte, every job of the
 workflow went through sbatch (job ids in the log, SLURM logs on disk, nothing ran
 as a local rule but ``all``), and inference jobs of the model that asks for a GPU
-hold one (``scontrol show job``), the others none.
+hold one (``scontrol show job``), the others none. Each model's inference is one
+job that loads the model once for both shot counts.
+
+A third run adds a shot count and switches to ``slurm.gpu_request: gres``: each
+model's job loads the model once, computes only the new table and reuses the two
+unchanged ones, and the GPU model's job holds its GPU as ``--gres=gpu:1``.
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ def slurm_config() -> dict:
     """Few jobs, short ones: one encoding, one shot count, two trials; the oracle
     asks for a GPU (the reference learner ignores it, the scheduler does not)."""
     return small_config(
-        shots=[2],
+        shots=[1, 2],
         encodings={"genomic": {"alphabet": "ACGT"}},
         models=[
             {"name": "mode", "backend": "reference", "checkpoint": "mode", "encoding": "genomic"},
@@ -88,7 +93,7 @@ def cluster():
         subprocess.run(["bash", str(TEARDOWN)], capture_output=True, timeout=120)
 
 
-def slurm_cmd(workdir: Path, *extra: str) -> list[str]:
+def slurm_cmd(workdir: Path, *extra: str, config: str = "config.yaml") -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -98,7 +103,7 @@ def slurm_cmd(workdir: Path, *extra: str) -> list[str]:
         "-d",
         str(workdir),
         "--configfile",
-        str(workdir / "config.yaml"),
+        str(workdir / config),
         "--profile",
         str(REPO / "profiles" / "slurm"),
         *FAST,
@@ -106,10 +111,10 @@ def slurm_cmd(workdir: Path, *extra: str) -> list[str]:
     ]
 
 
-def start(workdir: Path, log: Path) -> subprocess.Popen:
+def start(workdir: Path, log: Path, config: str = "config.yaml") -> subprocess.Popen:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     return subprocess.Popen(
-        slurm_cmd(workdir),
+        slurm_cmd(workdir, config=config),
         cwd=workdir,
         env=env,
         stdout=log.open("w"),
@@ -202,18 +207,49 @@ def slurm_run(cluster, tmp_path_factory):
         proc.kill()
         pytest.fail(f"run B did not finish:\n{log_b.read_text()[-4000:]}")
     assert rc == 0, log_b.read_text()[-5000:]
+    loads_b = {m: load_counts(workdir, m) for m in ("mode", "oracle")}
+    total_b = time.monotonic() - t0
+
+    # run C: a shot count added, GPUs asked for as generic resources
+    config = slurm_config()
+    config["shots"] = [1, 2, 4]
+    config["slurm"] = {"gpu_request": "gres"}
+    write_config(workdir, config, "more.yaml")
+    log_c = workdir / "run_c.log"
+    proc = start(workdir, log_c, config="more.yaml")
+    try:
+        rc = proc.wait(timeout=420)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"run C did not finish:\n{log_c.read_text()[-4000:]}")
+    assert rc == 0, log_c.read_text()[-5000:]
     return {
         "workdir": workdir,
         "planned": planned,
         "log_a": log_a.read_text(),
         "log_b": log_b.read_text(),
         "mtimes": mtimes,
+        "log_c": log_c.read_text(),
+        "loads_b": loads_b,
+        "loads_c": {m: load_counts(workdir, m) for m in ("mode", "oracle")},
         "victim": (rule_dir, victim),
         "times": {
             "killed_at": killed_at,
             "cancelled_at": cancelled_at,
-            "total": time.monotonic() - t0,
+            "total": total_b,
+            "more_shots": time.monotonic() - t0 - total_b,
         },
+    }
+
+
+def load_counts(workdir: Path, model: str) -> dict[str, int]:
+    """What the last attempt of a model's inference job did, from its job log:
+    weight loads, tables computed, tables reused."""
+    log = (workdir / "logs" / "predict" / f"{model}.log").read_text()
+    return {
+        "loads": len(re.findall(r"^loaded ", log, re.M)),
+        "reused": log.count("unchanged, reused"),
+        "tables": int(re.search(r"weight load\(s\) for (\d+) table", log)[1]),
     }
 
 
@@ -279,11 +315,43 @@ def test_cancelled_job_is_retried_with_more_resources(slurm_run):
     assert limit(retry) > limit(first), (first, retry)
 
 
+def test_one_weight_load_per_model(slurm_run, capsys):
+    """Each model's inference job loaded its model once for both shot counts (the
+    scancelled job's retry may reuse a table its first attempt finished)."""
+    victim = slurm_run["victim"][0].split("/")[1].split("_")[0]
+    for model, counts in slurm_run["loads_b"].items():
+        assert counts["loads"] == 1 and counts["tables"] == 2, (model, counts)
+        assert counts["reused"] == 0 or model == victim, (model, counts)
+    with capsys.disabled():
+        print(f"\nloads per model, 2 shot counts: {slurm_run['loads_b']}")
+
+
+def test_added_shot_count_computes_only_the_new_table(slurm_run, capsys):
+    subs = submissions(slurm_run["log_c"])
+    prompts = [d for d, _ in subs if d.startswith("rule_prompts/")]
+    assert len(prompts) == 1 and "4" in prompts[0], prompts  # only n = 4 is new
+    predict = sorted(d for d, _ in subs if d.startswith("rule_predict/"))
+    assert len(predict) == 2, predict  # one job per model
+    for model, counts in slurm_run["loads_c"].items():
+        # one load, for the new table; the two unchanged ones linked back from the store
+        assert counts == {"loads": 1, "reused": 2, "tables": 3}, (model, counts)
+    with capsys.disabled():
+        print(f"\nafter adding n = 4: {slurm_run['loads_c']}")
+    # the GPU model's job asked for its GPU as a generic resource (--gres=gpu:1)
+    for rule_dir, jobid in subs:
+        if rule_dir.startswith("rule_predict/oracle"):
+            assert re.search(r"TresPerNode=\S*gres:gpu:1", scontrol(jobid)), scontrol(jobid)
+            assert (
+                "TresPerJob" not in scontrol(jobid)
+                or "gres:gpu" not in re.search(r"TresPerJob=(\S*)", scontrol(jobid))[1]
+            )
+
+
 def test_timings_recorded(slurm_run, capsys):
     with capsys.disabled():
         t = slurm_run["times"]
         print(
             f"\nSLURM run: killed at {t['killed_at']:.0f}s, scancel at {t['cancelled_at']:.0f}s,"
-            f" finished at {t['total']:.0f}s"
+            f" finished at {t['total']:.0f}s; adding a shot count: {t['more_shots']:.0f}s"
         )
     assert slurm_run["times"]["total"] < 600

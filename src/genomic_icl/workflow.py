@@ -93,8 +93,17 @@ def cluster_default_account(user: str | None = None) -> str | None:
     user = user or getpass.getuser()
     cmd = ["sacctmgr", "-n", "-P", "show", "user", user, "format=DefaultAccount"]
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
     lines = [ln.strip() for ln in out.stdout.splitlines() if ln.strip()]
     return lines[0] if out.returncode == 0 and lines else None
+
+
+def retry_request(base: int, attempt: int, cap: int | None = None) -> int:
+    """A memory or time request for a job's ``attempt`` (1, 2, ...): the first request
+    grown by half of itself per retry (x1, x1.5, x2, ...), never above ``cap`` (what
+    the cluster allows: config slurm.max_* or a model entry's resources.max_*) and
+    never below the first request."""
+    value = int(base * (1 + 0.5 * (attempt - 1)))
+    return value if cap is None else max(int(base), min(value, int(cap)))
