@@ -159,3 +159,34 @@ def test_requirement_set_resolves(step, index, tmp_path, capsys):
             f"\nenvs/{step}.txt: resolves, {len(got)} packages "
             f"(torch {version.get('torch')}) in {seconds:.0f} s{note}"
         )
+
+
+def test_slurm_plugin_floor_has_every_profile_key(index, tmp_path):
+    """pyproject.toml's lowest allowed snakemake-executor-plugin-slurm knows every
+    `slurm-*` key of profiles/slurm/config.yaml (its settings fields, read from
+    that release's wheel on PyPI)."""
+    import tomllib
+
+    import yaml
+
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    floors = {
+        re.fullmatch(r"snakemake-executor-plugin-slurm>=([\d.]+)", req)[1]
+        for group in ("slurm", "test")
+        for req in extras["optional-dependencies"][group]
+        if req.startswith("snakemake-executor-plugin-slurm")
+    }
+    (floor,) = floors
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--index-url", PYPI,
+         "-d", str(tmp_path), f"snakemake-executor-plugin-slurm=={floor}"],
+        capture_output=True, text=True, env=pip_env(), timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = tmp_path.glob("*.whl")
+    source = zipfile.ZipFile(wheel).read("snakemake_executor_plugin_slurm/__init__.py").decode()
+    fields = set(re.findall(r"^    (\w+): [^=\n]+= field\(", source, re.M))
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    keys = {k.removeprefix("slurm-").replace("-", "_") for k in profile if k.startswith("slurm-")}
+    assert keys, "the profile sets no slurm-* key"
+    assert keys <= fields, f"plugin {floor} lacks {sorted(keys - fields)}"
