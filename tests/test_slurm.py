@@ -11,7 +11,9 @@ One small config runs twice: locally, and on SLURM through
 1. Snakemake itself is killed (SIGKILL) once the prompts are done and inference
    jobs are in the queue; after ``--unlock`` it is started again and must finish
    without submitting the finished prompt jobs again.
-2. In the restarted run an inference job is cancelled with ``scancel``; the
+2. In the restarted run the first inference or scoring job is cancelled with
+   ``scancel`` (an inference job when run A's did not finish: with one job per
+   model they may have finished on the cluster after Snakemake was killed); the
    profile's retries must resubmit it (with more memory and time) and the run
    must complete.
 
@@ -194,11 +196,11 @@ def slurm_run(cluster, tmp_path_factory):
     log_b = workdir / "run_b.log"
     proc = start(workdir, log_b)
 
-    def first_predict(text):
-        subs = [s for s in submissions(text) if s[0].startswith("rule_predict/")]
+    def first_model_job(text):
+        subs = [s for s in submissions(text) if s[0].startswith(("rule_predict/", "rule_score/"))]
         return subs[0] if subs else None
 
-    rule_dir, victim = wait_for(first_predict, proc, log_b, 240, "an inference job in run B")
+    rule_dir, victim = wait_for(first_model_job, proc, log_b, 240, "a model's job in run B")
     subprocess.run(["scancel", victim], check=True)
     cancelled_at = time.monotonic() - t0
     try:
