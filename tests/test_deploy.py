@@ -378,8 +378,9 @@ def test_a_request_above_its_cap_is_a_config_error():
     from genomic_icl.config import ConfigError, validate_config
 
     config = yaml.safe_load((REPO / "configs/paper.yaml").read_text())
-    config["slurm"] = {"max_runtime": 240}
-    with pytest.raises(ConfigError, match=r"models\[5\]\.resources\.runtime: 360 is above"):
+    config["slurm"] = {"max_runtime": 600}  # below Evo 2 40B's first request
+    i = [m["name"] for m in config["models"]].index("evo2-40b")
+    with pytest.raises(ConfigError, match=rf"models\[{i}\]\.resources\.runtime: 720 is above"):
         validate_config(config)
 
 
