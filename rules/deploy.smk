@@ -105,9 +105,9 @@ def site_account():
     """The account of every job: config slurm.account, else the profile's or
     command line's default-resources, else the user's default account on the
     cluster (sacctmgr's DefaultAccount, asked once by the main Snakemake process
-    where sacctmgr exists). "" where none exists: the cluster then charges its default. An empty
-    account is never left to the SLURM plugin, which would guess one from the
-    user's last job."""
+    where sacctmgr exists); "" where the cluster keeps no accounts. An empty
+    account is not left to the SLURM plugin where avoidable: it would guess one
+    from the user's last job."""
     if SLURM["account"]:
         return SLURM["account"]
     defaults = workflow.resource_settings.default_resources

@@ -298,7 +298,8 @@ def test_inference_jobs_ask_for_their_gpus(slurm_run):
 def test_killed_snakemake_restarts_without_redoing_finished_jobs(slurm_run):
     subs = submissions(slurm_run["log_a"]) + submissions(slurm_run["log_b"])
     prompts = [s for s in subs if s[0].startswith("rule_prompts/")]
-    assert len(prompts) == 1, prompts  # one encoding x one shot count, submitted once
+    # one encoding x two shot counts, each submitted once
+    assert sorted(d for d, _ in prompts) == ["rule_prompts/genomic_1", "rule_prompts/genomic_2"]
     assert not [s for s in submissions(slurm_run["log_b"]) if s[0].startswith("rule_prompts/")]
     for path, mtime in slurm_run["mtimes"].items():
         assert path.stat().st_mtime_ns == mtime, f"{path} was written again"
