@@ -191,7 +191,7 @@ def check_gpus(spec: dict[str, Any]) -> None:
             f"CUDA_VISIBLE_DEVICES={visible!r}"
         )
         fix = (
-            'likely fixes: pass `--nv` to Apptainer (`--apptainer-args "--nv"`) so the '
+            'likely fixes: pass `--nv` to Apptainer (`--apptainer-args="--nv"`) so the '
             "container sees the node's driver and GPUs; check that the node's NVIDIA driver "
             f"is new enough for CUDA {torch.version.cuda} (`nvidia-smi`; CUDA 13 needs R580+); "
             "make sure the job ran on a GPU partition and was granted its GPUs "
