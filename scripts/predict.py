@@ -9,4 +9,4 @@ from genomic_icl.workflow import job_gpus, logged
 spec = {**snakemake.params.model, "resources": {"gpu": job_gpus(snakemake.resources)}}
 with logged(snakemake.log[0]):
     jobs = list(zip(snakemake.input.prompts, snakemake.output, strict=True))
-    predict_files(spec, jobs, snakemake.params.seed)
+    predict_files(spec, jobs, snakemake.params.seed, code=snakemake.params.code)

@@ -154,6 +154,18 @@ def test_predict_files_loads_once_and_reuses_unchanged_tables(tmp_path, monkeypa
     changed = predict_files({**spec, "batch_size": 1}, tables[:1], 5, progress=False)
     assert changed == {str(tables[0][1]): "computed"} and len(loads) == 3
     assert len(list((tmp_path / "out" / ".store").glob("n1-*.parquet"))) == 1
+    # so do other code (the workflow's code fingerprint) and retrained weights
+    assert predict_files(spec, tables[1:2], 5, code="v2", progress=False) == {
+        str(tables[1][1]): "computed"
+    }
+    assert predict_files(spec, tables[1:2], 5, code="v2", progress=False) == {
+        str(tables[1][1]): "reused"
+    }
+    weights = next((tmp_path / "m").glob("model.safetensors"))
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))
+    assert predict_files(spec, tables[1:2], 5, code="v2", progress=False) == {
+        str(tables[1][1]): "computed"
+    }
 
 
 # -- the workflow: planning and jobs use the config's model cache ------------------------

@@ -36,7 +36,7 @@ import numpy as np
 from genomic_icl.config import resolve_checkpoint
 from genomic_icl.io import read_table, write_table
 from genomic_icl.models import Backend, BackendError, Continuations, get_backend
-from genomic_icl.models.base import check_gpus
+from genomic_icl.models.base import check_gpus, expand, hub_cache, looks_like_path
 from genomic_icl.scoring import score
 
 log = logging.getLogger(__name__)
@@ -51,13 +51,47 @@ def partial_dir(out_path: str | os.PathLike) -> Path:
     return out.with_name(out.name + ".partial")
 
 
-def _fingerprint(spec: dict[str, Any], prompts_path: str | os.PathLike, seed: int) -> str:
+def checkpoint_identity(spec: dict[str, Any]) -> list:
+    """What identifies the weights a model entry loads, cheaply: for a local
+    checkpoint (a pretrained directory, a ``.pt`` file) the name, size and
+    modification time of each of its files, so a retrained model is a new one; for
+    a hub id the commit its revision points to in the local cache (``refs/``), so
+    a moved ``main`` is too. Empty when there is nothing local to read."""
+    ckpt = str(spec.get("checkpoint") or "")
+    if not ckpt or spec.get("backend") == "reference":
+        return []
+    if looks_like_path(ckpt):
+        root = expand(ckpt)
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        return [
+            [str(f.relative_to(root)) if root.is_dir() else f.name, s.st_size, s.st_mtime_ns]
+            for f in files
+            if f.is_file() and (s := f.stat())
+        ]
+    evo2_name = spec.get("backend") == "evo2" and "/" not in ckpt
+    repo = f"arcinstitute/{ckpt}" if evo2_name else ckpt
+    ref = (
+        hub_cache()
+        / f"models--{repo.replace('/', '--')}"
+        / "refs"
+        / (spec.get("revision") or "main")
+    )
+    return [ref.read_text().strip()] if ref.is_file() else []
+
+
+def _fingerprint(
+    spec: dict[str, Any], prompts_path: str | os.PathLike, seed: int, code: str = ""
+) -> str:
+    """What a predictions table depends on: the prompts' bytes, the model entry's
+    result settings, the seed, the weights (:func:`checkpoint_identity`) and the
+    code that computes it (``code``: the workflow's fingerprint of it)."""
     h = hashlib.sha256()
     with open(prompts_path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     keep = {k: v for k, v in spec.items() if k not in _NOT_RESULT_KEYS}
-    h.update(json.dumps([keep, int(seed)], sort_keys=True, default=str).encode())
+    ident = [keep, int(seed), checkpoint_identity(spec), code]
+    h.update(json.dumps(ident, sort_keys=True, default=str).encode())
     return h.hexdigest()
 
 
@@ -246,12 +280,15 @@ def predict_files(
     jobs: Sequence[tuple[str | os.PathLike, str | os.PathLike]],
     seed: int,
     *,
+    code: str = "",
     progress: bool = True,
 ) -> dict[str, str]:
     """Predict each ``(prompts_path, out_path)`` of ``jobs`` with one model, loading
     its weights at most once (not at all when every table is in the store). A table
     whose prompts, model entry and seed are unchanged since it was last computed is
     linked back from the store; the others are computed (resuming from checkpoints).
+    ``code``: a fingerprint of the code that computes predictions (the workflow
+    passes its rule's), so that changed code recomputes rather than reuses.
     Returns ``{out_path: "reused" | "computed"}``; the backend is loaded on demand
     and released at the end."""
     spec = resolve_checkpoint(spec)
@@ -265,7 +302,7 @@ def predict_files(
     status = {}
     try:
         for prompts_path, out_path in jobs:
-            kept = store_path(out_path, _fingerprint(spec, prompts_path, seed))
+            kept = store_path(out_path, _fingerprint(spec, prompts_path, seed, code))
             if kept.is_file():
                 _link(kept, Path(out_path))
                 status[str(out_path)] = "reused"
