@@ -12,7 +12,8 @@ an uninterrupted run. The checkpoints are removed once the final file is written
 shot count of a model in one job) and loads the weights once, and not at all when
 every table is already done. Each finished table is also kept in a store beside it,
 ``{out dir}/.store/{name}-{fingerprint}.parquet`` (a hard link: no second copy on
-disk), keyed by the fingerprint of its prompts, model entry and seed. Snakemake
+disk), keyed by the fingerprint of its prompts, model entry, seed, weights and
+code. Snakemake
 deletes a job's outputs before it runs the job again (e.g. after a shot count was
 added); the tables whose fingerprint is unchanged are then linked back from the
 store instead of being recomputed, so only the new or changed ones cost model time.
