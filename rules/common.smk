@@ -34,9 +34,9 @@ def prompts_path(model, n):
 
 
 def predict_inputs(wildcards):
-    """A model's prompt table at n shots, and its checkpoint when the workflow
-    pretrains it (``checkpoint: pretrained:NAME``)."""
-    inputs = {"prompts": prompts_path(wildcards.model, wildcards.n)}
+    """A model's prompt tables (one per shot count, in SHOTS order), and its
+    checkpoint when the workflow pretrains it (``checkpoint: pretrained:NAME``)."""
+    inputs = {"prompts": [prompts_path(wildcards.model, n) for n in SHOTS]}
     name = pretrained_name(MODELS[wildcards.model])
     if name is not None:
         inputs["checkpoint"] = pretrained_dir(name)

@@ -4,13 +4,23 @@
 # comes from the config: a model entry's `resources:` for inference jobs, the
 # `containers:` section (step -> image) for images. See docs/cluster.md.
 import os
+import shutil
 
 from genomic_icl.codeversion import code_version
-from genomic_icl.workflow import export_library_path
+from genomic_icl.workflow import (
+    cluster_default_account,
+    export_library_path,
+    export_model_cache,
+    retry_request,
+)
 
 # Jobs import the library of this checkout, in containers and conda envs too
 # (Apptainer passes the environment through; bind the checkout with --bind).
 export_library_path(workflow.basedir)
+# Planning (preflight) and every job use one model cache: config `model_cache`,
+# default this shell's HF_HOME; exported as HF_HOME and bound into containers.
+MODEL_CACHE = export_model_cache(config["model_cache"])
+SLURM = config["slurm"]
 
 # Software of each step: an image per step, a conda environment per step.
 STEPS = ("cpu", "hf", "evo2")
@@ -56,43 +66,84 @@ def inference_conda(wildcards):
     return step_conda(model_step(wildcards.model))
 
 
-def grown(base, attempt):
-    """A memory or time request for the given attempt: +50% per retry."""
-    return int(base * (1 + 0.5 * (attempt - 1)))
-
-
 def attempt_scaled(base):
     """Resource callable: ``base`` on the first attempt, more on each retry."""
-    return lambda wildcards, attempt: grown(base, attempt)
+    return lambda wildcards, attempt: retry_request(base, attempt)
 
 
 def inference_resource(key, scaled=False):
-    """Resource callable reading a model entry's `resources:` (or the default)."""
+    """Resource callable reading a model entry's `resources:` (or the default);
+    ``scaled``: grown on retries up to the entry's or the config's cap."""
 
     def get(wildcards, attempt):
         own = MODELS[wildcards.model].get("resources", {})
         value = own.get(key, MODEL_RESOURCE_DEFAULTS[key])
-        return grown(value, attempt) if scaled else value
+        cap = own.get(f"max_{key}", SLURM.get(f"max_{key}"))
+        return retry_request(value, attempt, cap) if scaled else value
 
     return get
 
 
+def model_gpus(model):
+    return int(MODELS[model].get("resources", {}).get("gpu", 0))
+
+
+def inference_gpu_resources():
+    """How inference jobs ask for their GPUs (config slurm.gpu_request): the
+    `gpu` resource (sbatch --gpus=N, needs select/cons_tres) or a `gres` of
+    gpu:N (sbatch --gres=gpu:N, any cluster with GPUs as generic resources)."""
+    if SLURM["gpu_request"] == "gres":
+        return {
+            "gres": lambda w: (
+                f"gpu:{model_gpus(w.model)}" if model_gpus(w.model) else ""
+            )
+        }
+    return {"gpu": lambda w: model_gpus(w.model)}
+
+
+def site_account():
+    """The account of every job: config slurm.account, else the profile's or
+    command line's default-resources, else the user's default account on the
+    cluster (sacctmgr's DefaultAccount, asked once by the main Snakemake process
+    where sacctmgr exists); "" where the cluster keeps no accounts. An empty
+    account is not left to the SLURM plugin where avoidable: it would guess one
+    from the user's last job."""
+    if SLURM["account"]:
+        return SLURM["account"]
+    defaults = workflow.resource_settings.default_resources
+    if defaults is not None and "slurm_account" in defaults:
+        given = defaults["slurm_account"]
+        given = getattr(given, "value", given)
+        if given:
+            return str(given)
+    # on a SLURM submit host only (the executor is not known yet while the Snakefile
+    # is read); jobs get the account with the default resources they are sent
+    if workflow.is_main_process and shutil.which("sacctmgr"):
+        return cluster_default_account() or ""
+    return ""
+
+
+SITE_ACCOUNT = site_account()
+if SITE_ACCOUNT and workflow.resource_settings.default_resources is not None:
+    # every job's account, CPU steps included (rules name none of their own)
+    workflow.resource_settings.default_resources["slurm_account"] = SITE_ACCOUNT
+
+
 def inference_site_resources():
-    """slurm_partition / slurm_account of inference jobs, for the keys that some
-    model entry sets. A key no entry sets is left to the profile's or the command
-    line's default-resources (rules' own resources would override those); a model
-    without the key then gets "" (the cluster's default partition, no account)."""
-    keys = ("slurm_partition", "slurm_account")
-    used = [
-        k for k in keys if any(k in m.get("resources", {}) for m in MODELS.values())
-    ]
-
-    def getter(key):
-        return lambda wildcards: str(
-            MODELS[wildcards.model].get("resources", {}).get(key, "")
+    """slurm_partition / slurm_account of inference jobs. A model entry's own value
+    wins; the partition of an entry without one is left to default-resources when
+    no entry sets one, else "" (the cluster's default partition); the account of an
+    entry without one is the site's account (site_account)."""
+    out = {}
+    if any("slurm_partition" in m.get("resources", {}) for m in MODELS.values()):
+        out["slurm_partition"] = lambda w: str(
+            MODELS[w.model].get("resources", {}).get("slurm_partition", "")
         )
-
-    return {key: getter(key) for key in used}
+    if any("slurm_account" in m.get("resources", {}) for m in MODELS.values()):
+        out["slurm_account"] = lambda w: str(
+            MODELS[w.model].get("resources", {}).get("slurm_account", SITE_ACCOUNT)
+        )
+    return out
 
 
 def code_of(*scripts):

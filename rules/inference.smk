@@ -1,4 +1,7 @@
-# Inference: every model answers every prompt table of its encoding.
+# Inference: every model answers every prompt table of its encoding, in one job per
+# model that loads the weights once and writes one table per shot count. Tables
+# whose prompts and model settings are unchanged are reused, not recomputed, when
+# the job runs again (e.g. for an added shot count): genomic_icl.inference.
 # Preflight checks of every model entry run here, at planning time: unknown
 # backends or models, missing checkpoint paths, weights missing from the cache
 # while offline. They import nothing heavy (no torch, transformers or evo2), so a
@@ -21,11 +24,11 @@ rule predict:
     input:
         unpack(predict_inputs),
     output:
-        "results/predictions/{model}/n{n}.parquet",
+        expand("results/predictions/{{model}}/n{n}.parquet", n=SHOTS),
     log:
-        "logs/predict/{model}/n{n}.log",
+        "logs/predict/{model}.log",
     benchmark:
-        "logs/benchmarks/predict/{model}/n{n}.tsv"
+        "logs/benchmarks/predict/{model}.tsv"
     conda:
         inference_conda
     container:
@@ -33,7 +36,7 @@ rule predict:
     threads: 2
     resources:
         **inference_site_resources(),
-        gpu=inference_resource("gpu"),
+        **inference_gpu_resources(),
         mem_mb=inference_resource("mem_mb", scaled=True),
         runtime=inference_resource("runtime", scaled=True),
         cpus_per_task=inference_resource("cpus_per_task"),

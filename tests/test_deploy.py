@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -56,30 +55,55 @@ def parse_def(text: str) -> tuple[dict[str, str], dict[str, str]]:
     return header, {k: "\n".join(v) for k, v in sections.items()}
 
 
-def pip_requirements(script: str) -> list[str]:
-    """Every requirement named by a ``pip install`` command of a shell script."""
-    joined = re.sub(r"\\\n", " ", script)
-    reqs = []
-    for line in joined.splitlines():
-        words = shlex.split(line, comments=True)
-        is_pip = any(w == "pip" or w.endswith("/pip") or w in ("pip3", "pip3.12") for w in words)
-        if not is_pip or "install" not in words:
-            continue
-        args = words[words.index("install") + 1 :]
-        skip_next = False
-        for word in args:
-            if skip_next:
-                skip_next = False
-            elif word in ("--index-url", "--extra-index-url", "--constraint", "-c", "-r"):
-                skip_next = True
-            elif not word.startswith("-") and not word.startswith(("/", ".")):
-                reqs.append(word)
-    return reqs
+def requirement_lines(step: str) -> list[str]:
+    """The lines of a step's requirement set envs/STEP.txt (comments and blank lines
+    left out): requirements and pip options such as ``--extra-index-url``."""
+    text = (REPO / "envs" / f"{step}.txt").read_text()
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+REQUIREMENT = re.compile(r"([A-Za-z0-9_.\[\]-]+)(==|>=)([\w.+-]+)")
 
 
 def test_every_step_has_an_image_and_an_environment():
     assert {p.stem for p in DEFS} >= set(STEPS)
     assert {p.stem for p in ENVS} >= set(STEPS)
+    assert all((REPO / "envs" / f"{step}.txt").is_file() for step in STEPS)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_requirement_set(step):
+    lines = requirement_lines(step)
+    reqs = [ln for ln in lines if not ln.startswith("-")]
+    assert {ln.split()[0] for ln in lines if ln.startswith("-")} <= {"--extra-index-url"}
+    names = {}
+    for req in reqs:
+        m = REQUIREMENT.fullmatch(req)
+        assert m, f"envs/{step}.txt: {req!r} is neither pinned (==) nor a floor (>=)"
+        names[m[1].lower().replace("_", "-")] = m[2]
+    # what the step's jobs run: snakemake for `script:` rules, the library's imports
+    assert names.get("snakemake") == "=="
+    assert {"numpy", "pandas", "pyarrow", "pyyaml", "jsonschema", "tqdm"} <= set(names)
+    if step == "evo2":  # torch is the base's (NGC image, conda-forge), never pip's
+        assert "torch" not in names and names["evo2"] == names["vtx"] == "=="
+    else:  # the cpu and hf sets pin everything
+        assert set(names.values()) == {"=="} and names["torch"] == "=="
+
+
+def test_cpu_set_holds_every_runtime_dependency():
+    """The CPU image runs every CPU step, `snakemake --report` included."""
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    names = {
+        REQUIREMENT.fullmatch(r)[1].lower().replace("_", "-")
+        for r in requirement_lines("cpu")
+        if not r.startswith("-")
+    }
+    for dep in project["dependencies"]:
+        name = re.match(r"[A-Za-z0-9_.-]+", dep)[0].lower().replace("_", "-")
+        assert name in names, f"envs/cpu.txt lacks the runtime dependency {dep!r}"
+    assert "pygments" in names
 
 
 @pytest.mark.parametrize("path", DEFS, ids=lambda p: p.name)
@@ -95,11 +119,21 @@ def test_definition_file(path):
         assert section in sections and sections[section].strip(), f"{section} missing or empty"
     labels = dict(line.split(None, 1) for line in sections["%labels"].splitlines() if line.strip())
     assert "org.opencontainers.image.title" in labels and "genomic_icl.step" in labels
-    reqs = pip_requirements(sections["%post"])
-    assert reqs, "no pip install in %post"
-    unpinned = [r for r in reqs if not re.fullmatch(r"[A-Za-z0-9_.\[\]-]+==[\w.+-]+", r)]
-    assert not unpinned, f"unpinned requirements: {unpinned}"
-    assert any(r.startswith("snakemake==") for r in reqs), "script: rules need snakemake"
+    step = labels["genomic_icl.step"]
+    # the image installs its step's requirement set, the one its conda env uses
+    files = [ln.split() for ln in sections["%files"].splitlines() if ln.strip()]
+    assert [f"envs/{step}.txt", "/opt/genomic-icl/requirements.txt"] in files
+    post = re.sub(r"\\\n\s*", " ", sections["%post"])
+    assert re.search(r"pip install .*-r /opt/genomic-icl/requirements\.txt", post), post
+    # the only other pip installs are the library itself (no dependencies)
+    for line in post.splitlines():
+        if "pip install" in line and "requirements.txt" not in line:
+            assert "--no-deps /opt/genomic-icl" in line, line
+    # the base image's Python is the one the set is resolved for
+    python = re.search(r"^# python: (\d+\.\d+)$", (REPO / "envs" / f"{step}.txt").read_text(), re.M)
+    assert python, f"envs/{step}.txt names no `# python:`"
+    if image.startswith("python:"):
+        assert image.split(":")[1].startswith(python[1] + "."), (image, python[1])
     assert "import" in sections["%test"]
     # the image holds the project library and what its step needs
     assert "genomic_icl" in sections["%test"]
@@ -112,6 +146,12 @@ def test_definition_file(path):
             assert (REPO / line.split()[0]).exists(), line
 
 
+def test_evo2_image_keeps_the_ngc_constraints():
+    _, sections = parse_def((REPO / "containers" / "evo2.def").read_text())
+    post = sections["%post"]
+    assert "/etc/pip/constraint.txt" in post and "--constraint" in post
+
+
 def test_parse_def_rejects_a_broken_file():
     with pytest.raises(AssertionError):
         parse_def("Bootstrap docker\n%post\n")
@@ -119,14 +159,13 @@ def test_parse_def_rejects_a_broken_file():
         "Bootstrap: docker\nFrom: python:3.11\n%post\n  pip install a==1\n"
     )
     assert header == {"Bootstrap": "docker", "From": "python:3.11"}
-    assert pip_requirements(sections["%post"]) == ["a==1"]
-    assert pip_requirements("pip install --index-url u torch==2 \\\n  b /opt/x") == [
-        "torch==2",
-        "b",
-    ]
+    assert sections["%post"].strip() == "pip install a==1"
 
 
 # --- conda environments ------------------------------------------------------
+
+#: conda packages of the envs, by the channel that has them
+CHANNEL_OF = {"snakemake": "bioconda", "snakemake-minimal": "bioconda"}
 
 
 @pytest.mark.parametrize("path", ENVS, ids=lambda p: p.name)
@@ -136,18 +175,26 @@ def test_conda_environment(path):
     assert env["name"].startswith("genomic-icl-")
     assert env["channels"] and "defaults" not in env["channels"]
     deps = env["dependencies"]
-    names = []
+    names = {}
+    pip = None
     for dep in deps:
         if isinstance(dep, dict):
             assert set(dep) == {"pip"}, dep
-            for req in dep["pip"]:
-                assert re.fullmatch(r"[A-Za-z0-9_.\[\]-]+==[\w.+-]+", req), f"unpinned pip: {req}"
+            pip = dep["pip"]
         else:
             m = re.fullmatch(r"([A-Za-z0-9_.-]+)=([\w.+*-]+)", dep)
             assert m, f"unpinned: {dep}"
-            names.append(m[1])
-    assert "python" in names  # script: rules run the env's python
-    assert "snakemake-minimal" in names or "snakemake" in names
+            names[m[1]] = m[2]
+    # every conda package comes from a channel the env names
+    for name in names:
+        channel = CHANNEL_OF.get(name, "conda-forge")
+        assert channel in env["channels"], f"{path.name}: {name} is on {channel}"
+    # the Python packages are the step's requirement set, line for line
+    assert pip == requirement_lines(path.stem), f"{path.name} and envs/{path.stem}.txt differ"
+    python = re.search(
+        r"^# python: (\d+\.\d+)$", (REPO / "envs" / f"{path.stem}.txt").read_text(), re.M
+    )
+    assert names["python"] == python[1], (names["python"], python[1])
 
 
 def test_rules_name_existing_environments_and_images():
@@ -231,6 +278,19 @@ slurm_plugin = pytest.mark.skipif(
 )
 
 
+def planned_resources(stdout: str) -> dict[tuple[str, str], dict[str, str]]:
+    """(rule, wildcards) -> resources of each job of a dry run's plan."""
+    jobs = {}
+    for block in stdout.split("\n\n"):
+        rule = re.search(r"^rule (\w+):", block, re.M)
+        wc = re.search(r"wildcards: (.*)", block)
+        res = re.search(r"resources: (.*)", block)
+        if rule and res:
+            key = (rule[1], wc[1] if wc else "")
+            jobs[key] = dict(kv.split("=", 1) for kv in res[1].split(", "))
+    return jobs
+
+
 @slurm_plugin
 def test_profile_slurm_from_the_repository_root(repo_copy):
     """`snakemake --profile slurm` as core facilities type it, run where they do."""
@@ -245,18 +305,11 @@ def test_profile_slurm_from_the_repository_root(repo_copy):
 def test_paper_plan_requests_each_jobs_resources(repo_copy):
     # its planning time is measured by benchmarks/plan.py, not asserted here
     proc = dry_run(repo_copy, "--profile", "slurm", "--configfile", "configs/paper.yaml")
-    jobs = {}
-    for block in proc.stdout.split("\n\n"):
-        rule = re.search(r"^rule (\w+):", block, re.M)
-        wc = re.search(r"wildcards: (.*)", block)
-        res = re.search(r"resources: (.*)", block)
-        if rule and res:
-            key = (rule[1], wc[1] if wc else "")
-            jobs[key] = dict(kv.split("=", 1) for kv in res[1].split(", "))
+    jobs = planned_resources(proc.stdout)
     paper = yaml.safe_load((REPO / "configs/paper.yaml").read_text())
     for model in paper["models"]:
         want = model.get("resources", {})
-        got = jobs[("predict", f"model={model['name']}, n=128")]
+        got = jobs[("predict", f"model={model['name']}")]
         assert got["gpu"] == str(want.get("gpu", 0)), (model["name"], got)
         if "mem_mb" in want:
             assert got["mem_mb"] == str(want["mem_mb"]), (model["name"], got)
@@ -264,6 +317,71 @@ def test_paper_plan_requests_each_jobs_resources(repo_copy):
             assert got["runtime"] == str(want["runtime"]), (model["name"], got)
     cpu_steps = [r for (rule, _), r in jobs.items() if rule != "predict"]
     assert cpu_steps and all("gpu" not in r and int(r["mem_mb"]) <= 8000 for r in cpu_steps)
+
+
+FAKE_SACCTMGR = """#!/bin/sh
+# stand-in for sacctmgr: the user's DefaultAccount, and a record of the call
+echo "$@" >> "$FAKE_SACCTMGR_LOG"
+echo lab-default
+"""
+
+
+@slurm_plugin
+def test_jobs_get_the_clusters_default_account_and_gres(repo_copy, tmp_path):
+    """An empty account means the user's default account on the cluster, asked of
+    sacctmgr once at planning (never guessed from past jobs); a model's own
+    account wins; `slurm.gpu_request: gres` asks for GPUs as --gres=gpu:N."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sacctmgr").write_text(FAKE_SACCTMGR)
+    (bin_dir / "sacctmgr").chmod(0o755)
+    log = tmp_path / "sacctmgr.log"
+    paper = yaml.safe_load((REPO / "configs/paper.yaml").read_text())
+    entry = next(m for m in paper["models"] if m["name"] == "evo2-1b")
+    entry["resources"]["slurm_account"] = "lab-evo"
+    paper["slurm"] = {"gpu_request": "gres"}
+    (repo_copy / "site.yaml").write_text(yaml.safe_dump(paper))
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_SACCTMGR_LOG": str(log)}
+    plan = [sys.executable, "-m", "snakemake", "-n", "--profile", "slurm"]
+    plan += ["--configfile", "site.yaml"]
+    proc = subprocess.run(plan, cwd=repo_copy, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = planned_resources(proc.stdout)
+    accounts = {key: res.get("slurm_account") for key, res in jobs.items()}
+    assert accounts.pop(("predict", "model=evo2-1b")) == "lab-evo"
+    assert set(accounts.values()) == {"lab-default"}, accounts  # CPU steps included
+    assert log.read_text().count("DefaultAccount") == 1
+    for model in paper["models"]:
+        res = jobs[("predict", f"model={model['name']}")]
+        gpus = model.get("resources", {}).get("gpu", 0)
+        assert "gpu" not in res and res.get("gres", "") == (f"gpu:{gpus}" if gpus else "")
+    # a config account is used as it is: sacctmgr is not asked
+    paper["slurm"] = {"account": "lab-site"}
+    (repo_copy / "site.yaml").write_text(yaml.safe_dump(paper))
+    log.unlink()
+    proc = subprocess.run(plan, cwd=repo_copy, capture_output=True, text=True, env=env)
+    accounts = {k: r.get("slurm_account") for k, r in planned_resources(proc.stdout).items()}
+    assert accounts.pop(("predict", "model=evo2-1b")) == "lab-evo"
+    assert set(accounts.values()) == {"lab-site"} and not log.exists()
+
+
+def test_retry_requests_grow_up_to_the_cap():
+    from genomic_icl.workflow import retry_request
+
+    assert [retry_request(360, a) for a in (1, 2, 3)] == [360, 540, 720]
+    assert [retry_request(360, a, cap=480) for a in (1, 2, 3)] == [360, 480, 480]
+    assert retry_request(256000, 3, cap=400000) == 400000
+    assert retry_request(500, 2, cap=100) == 500  # never below the first request
+
+
+def test_a_request_above_its_cap_is_a_config_error():
+    from genomic_icl.config import ConfigError, validate_config
+
+    config = yaml.safe_load((REPO / "configs/paper.yaml").read_text())
+    config["slurm"] = {"max_runtime": 600}  # below Evo 2 40B's first request
+    i = [m["name"] for m in config["models"]].index("evo2-40b")
+    with pytest.raises(ConfigError, match=rf"models\[{i}\]\.resources\.runtime: 720 is above"):
+        validate_config(config)
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` is not installed")

@@ -451,7 +451,7 @@ def test_local_path_and_offline_cache(tmp_path, monkeypatch):
     preflight(spec)
     backend = HFBackend(spec)  # loads from the local path, offline
     assert backend.model.dtype == torch.float32
-    with pytest.raises(BackendError, match="huggingface-cli download Qwen/Qwen3-0.6B-Base"):
+    with pytest.raises(BackendError, match="hf download Qwen/Qwen3-0.6B-Base"):
         preflight(hf_spec(checkpoint="Qwen/Qwen3-0.6B-Base"))
     with pytest.raises(BackendError, match="not in the local cache"):
         preflight({"name": "e", "backend": "evo2", "checkpoint": "evo2_7b"})

@@ -11,14 +11,21 @@ One small config runs twice: locally, and on SLURM through
 1. Snakemake itself is killed (SIGKILL) once the prompts are done and inference
    jobs are in the queue; after ``--unlock`` it is started again and must finish
    without submitting the finished prompt jobs again.
-2. In the restarted run an inference job is cancelled with ``scancel``; the
+2. In the restarted run the first inference or scoring job is cancelled with
+   ``scancel`` (an inference job when run A's did not finish: with one job per
+   model they may have finished on the cluster after Snakemake was killed); the
    profile's retries must resubmit it (with more memory and time) and the run
    must complete.
 
 Then: the results equal the local run's byte for byte, every job of the
 workflow went through sbatch (job ids in the log, SLURM logs on disk, nothing ran
 as a local rule but ``all``), and inference jobs of the model that asks for a GPU
-hold one (``scontrol show job``), the others none.
+hold one (``scontrol show job``), the others none. Each model's inference is one
+job that loads the model once for both shot counts.
+
+A third run adds a shot count and switches to ``slurm.gpu_request: gres``: each
+model's job loads the model once, computes only the new table and reuses the two
+unchanged ones, and the GPU model's job holds its GPU as ``--gres=gpu:1``.
 """
 
 from __future__ import annotations
@@ -57,7 +64,7 @@ def slurm_config() -> dict:
     """Few jobs, short ones: one encoding, one shot count, two trials; the oracle
     asks for a GPU (the reference learner ignores it, the scheduler does not)."""
     return small_config(
-        shots=[2],
+        shots=[1, 2],
         encodings={"genomic": {"alphabet": "ACGT"}},
         models=[
             {"name": "mode", "backend": "reference", "checkpoint": "mode", "encoding": "genomic"},
@@ -88,7 +95,7 @@ def cluster():
         subprocess.run(["bash", str(TEARDOWN)], capture_output=True, timeout=120)
 
 
-def slurm_cmd(workdir: Path, *extra: str) -> list[str]:
+def slurm_cmd(workdir: Path, *extra: str, config: str = "config.yaml") -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -98,7 +105,7 @@ def slurm_cmd(workdir: Path, *extra: str) -> list[str]:
         "-d",
         str(workdir),
         "--configfile",
-        str(workdir / "config.yaml"),
+        str(workdir / config),
         "--profile",
         str(REPO / "profiles" / "slurm"),
         *FAST,
@@ -106,10 +113,10 @@ def slurm_cmd(workdir: Path, *extra: str) -> list[str]:
     ]
 
 
-def start(workdir: Path, log: Path) -> subprocess.Popen:
+def start(workdir: Path, log: Path, config: str = "config.yaml") -> subprocess.Popen:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     return subprocess.Popen(
-        slurm_cmd(workdir),
+        slurm_cmd(workdir, config=config),
         cwd=workdir,
         env=env,
         stdout=log.open("w"),
@@ -189,11 +196,11 @@ def slurm_run(cluster, tmp_path_factory):
     log_b = workdir / "run_b.log"
     proc = start(workdir, log_b)
 
-    def first_predict(text):
-        subs = [s for s in submissions(text) if s[0].startswith("rule_predict/")]
+    def first_model_job(text):
+        subs = [s for s in submissions(text) if s[0].startswith(("rule_predict/", "rule_score/"))]
         return subs[0] if subs else None
 
-    rule_dir, victim = wait_for(first_predict, proc, log_b, 240, "an inference job in run B")
+    rule_dir, victim = wait_for(first_model_job, proc, log_b, 240, "a model's job in run B")
     subprocess.run(["scancel", victim], check=True)
     cancelled_at = time.monotonic() - t0
     try:
@@ -202,23 +209,56 @@ def slurm_run(cluster, tmp_path_factory):
         proc.kill()
         pytest.fail(f"run B did not finish:\n{log_b.read_text()[-4000:]}")
     assert rc == 0, log_b.read_text()[-5000:]
+    loads_b = {m: load_counts(workdir, m) for m in ("mode", "oracle")}
+    digests_b = result_digests(workdir)
+    total_b = time.monotonic() - t0
+
+    # run C: a shot count added, GPUs asked for as generic resources
+    config = slurm_config()
+    config["shots"] = [1, 2, 4]
+    config["slurm"] = {"gpu_request": "gres"}
+    write_config(workdir, config, "more.yaml")
+    log_c = workdir / "run_c.log"
+    proc = start(workdir, log_c, config="more.yaml")
+    try:
+        rc = proc.wait(timeout=420)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"run C did not finish:\n{log_c.read_text()[-4000:]}")
+    assert rc == 0, log_c.read_text()[-5000:]
     return {
         "workdir": workdir,
         "planned": planned,
         "log_a": log_a.read_text(),
         "log_b": log_b.read_text(),
         "mtimes": mtimes,
+        "digests_b": digests_b,
+        "log_c": log_c.read_text(),
+        "loads_b": loads_b,
+        "loads_c": {m: load_counts(workdir, m) for m in ("mode", "oracle")},
         "victim": (rule_dir, victim),
         "times": {
             "killed_at": killed_at,
             "cancelled_at": cancelled_at,
-            "total": time.monotonic() - t0,
+            "total": total_b,
+            "more_shots": time.monotonic() - t0 - total_b,
         },
     }
 
 
+def load_counts(workdir: Path, model: str) -> dict[str, int]:
+    """What the last attempt of a model's inference job did, from its job log:
+    weight loads, tables computed, tables reused."""
+    log = (workdir / "logs" / "predict" / f"{model}.log").read_text()
+    return {
+        "loads": len(re.findall(r"^loaded ", log, re.M)),
+        "reused": log.count("unchanged, reused"),
+        "tables": int(re.search(r"weight load\(s\) for (\d+) table", log)[1]),
+    }
+
+
 def test_results_equal_local_run(slurm_run, local_run):
-    assert result_digests(slurm_run["workdir"]) == result_digests(local_run)
+    assert slurm_run["digests_b"] == result_digests(local_run)  # before run C
     assert result_digests(local_run), "the local run wrote no tables"
 
 
@@ -258,7 +298,8 @@ def test_inference_jobs_ask_for_their_gpus(slurm_run):
 def test_killed_snakemake_restarts_without_redoing_finished_jobs(slurm_run):
     subs = submissions(slurm_run["log_a"]) + submissions(slurm_run["log_b"])
     prompts = [s for s in subs if s[0].startswith("rule_prompts/")]
-    assert len(prompts) == 1, prompts  # one encoding x one shot count, submitted once
+    # one encoding x two shot counts, each submitted once
+    assert sorted(d for d, _ in prompts) == ["rule_prompts/genomic_1", "rule_prompts/genomic_2"]
     assert not [s for s in submissions(slurm_run["log_b"]) if s[0].startswith("rule_prompts/")]
     for path, mtime in slurm_run["mtimes"].items():
         assert path.stat().st_mtime_ns == mtime, f"{path} was written again"
@@ -279,11 +320,45 @@ def test_cancelled_job_is_retried_with_more_resources(slurm_run):
     assert limit(retry) > limit(first), (first, retry)
 
 
+def test_one_weight_load_per_model(slurm_run, local_run, capsys):
+    """Each model's inference job loads its model at most once for both shot counts:
+    exactly once in a run from scratch (the local run); in run B, after the kill, the
+    job of a model whose tables run A had finished reuses them and loads nothing."""
+    for model in ("mode", "oracle"):
+        assert load_counts(local_run, model) == {"loads": 1, "reused": 0, "tables": 2}, model
+    for model, counts in slurm_run["loads_b"].items():
+        assert counts["loads"] <= 1 and counts["tables"] == 2, (model, counts)
+        assert counts["loads"] == 1 or counts["reused"] == 2, (model, counts)
+    with capsys.disabled():
+        print(f"\nrun B (after the kill), per model: {slurm_run['loads_b']}")
+
+
+def test_added_shot_count_computes_only_the_new_table(slurm_run, capsys):
+    subs = submissions(slurm_run["log_c"])
+    prompts = [d for d, _ in subs if d.startswith("rule_prompts/")]
+    assert len(prompts) == 1 and "4" in prompts[0], prompts  # only n = 4 is new
+    predict = sorted(d for d, _ in subs if d.startswith("rule_predict/"))
+    assert len(predict) == 2, predict  # one job per model
+    for model, counts in slurm_run["loads_c"].items():
+        # one load, for the new table; the two unchanged ones linked back from the store
+        assert counts == {"loads": 1, "reused": 2, "tables": 3}, (model, counts)
+    with capsys.disabled():
+        print(f"\nafter adding n = 4: {slurm_run['loads_c']}")
+    # the GPU model's job asked for its GPU as a generic resource (--gres=gpu:1)
+    for rule_dir, jobid in subs:
+        if rule_dir.startswith("rule_predict/oracle"):
+            assert re.search(r"TresPerNode=\S*gres:gpu:1", scontrol(jobid)), scontrol(jobid)
+            assert (
+                "TresPerJob" not in scontrol(jobid)
+                or "gres:gpu" not in re.search(r"TresPerJob=(\S*)", scontrol(jobid))[1]
+            )
+
+
 def test_timings_recorded(slurm_run, capsys):
     with capsys.disabled():
         t = slurm_run["times"]
         print(
             f"\nSLURM run: killed at {t['killed_at']:.0f}s, scancel at {t['cancelled_at']:.0f}s,"
-            f" finished at {t['total']:.0f}s"
+            f" finished at {t['total']:.0f}s; adding a shot count: {t['more_shots']:.0f}s"
         )
     assert slurm_run["times"]["total"] < 600

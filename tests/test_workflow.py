@@ -20,7 +20,7 @@ def test_dry_run_plans_every_stage(workdir):
     out = snakemake(workdir, "-n").stdout
     counts = job_counts(out)
     assert counts["prompts"] == 4  # 2 encodings x 2 shot counts
-    assert counts["predict"] == 4  # 2 models x 2 shot counts
+    assert counts["predict"] == 2  # one job per model, for both shot counts
     assert counts["score"] == 2
     assert counts["accuracy"] == 1
     assert not (workdir / "results").exists()

@@ -98,6 +98,14 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
                 f"models[{i}].encoding: {model['encoding']!r} is not a key of `encodings` "
                 f"({', '.join(config['encodings'])})"
             )
+        res = model.get("resources", {})
+        for key in ("mem_mb", "runtime"):
+            cap = res.get(f"max_{key}", config["slurm"][f"max_{key}"])
+            if cap is not None and res.get(key, 0) > cap:
+                errors.append(
+                    f"models[{i}].resources.{key}: {res[key]} is above its retry cap "
+                    f"{cap} (resources.max_{key} or slurm.max_{key})"
+                )
         name = pretrained_name(model)
         if name is not None and name not in config.get("pretrain", {}):
             errors.append(

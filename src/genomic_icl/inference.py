@@ -1,4 +1,5 @@
-"""Running one model over one prompt table into one predictions file, resumably.
+"""Running one model over prompt tables into predictions files, resumably, loading
+its weights at most once.
 
 The backend's plan splits the table into batches; each finished batch is written at
 once as a checkpoint file ``{out}.partial/batch-NNNNN.json`` (atomically). A rerun
@@ -6,6 +7,16 @@ after any kill (``kill -9``, preemption, Ctrl-C) finds the checkpoints of the sa
 job (same prompts, model entry, seed and plan), skips those batches and computes
 only the rest with the very same batches, so the final table is byte-identical to
 an uninterrupted run. The checkpoints are removed once the final file is written.
+
+:func:`predict_files` runs one model over several prompt tables (the workflow: every
+shot count of a model in one job) and loads the weights once, and not at all when
+every table is already done. Each finished table is also kept in a store beside it,
+``{out dir}/.store/{name}-{fingerprint}.parquet`` (a hard link: no second copy on
+disk), keyed by the fingerprint of its prompts, model entry, seed, weights and
+code. Snakemake
+deletes a job's outputs before it runs the job again (e.g. after a shot count was
+added); the tables whose fingerprint is unchanged are then linked back from the
+store instead of being recomputed, so only the new or changed ones cost model time.
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +37,7 @@ import numpy as np
 from genomic_icl.config import resolve_checkpoint
 from genomic_icl.io import read_table, write_table
 from genomic_icl.models import Backend, BackendError, Continuations, get_backend
+from genomic_icl.models.base import check_gpus, expand, hub_cache, looks_like_path
 from genomic_icl.scoring import score
 
 log = logging.getLogger(__name__)
@@ -39,13 +52,47 @@ def partial_dir(out_path: str | os.PathLike) -> Path:
     return out.with_name(out.name + ".partial")
 
 
-def _fingerprint(spec: dict[str, Any], prompts_path: str | os.PathLike, seed: int) -> str:
+def checkpoint_identity(spec: dict[str, Any]) -> list:
+    """What identifies the weights a model entry loads, cheaply: for a local
+    checkpoint (a pretrained directory, a ``.pt`` file) the name, size and
+    modification time of each of its files, so a retrained model is a new one; for
+    a hub id the commit its revision points to in the local cache (``refs/``), so
+    a moved ``main`` is too. Empty when there is nothing local to read."""
+    ckpt = str(spec.get("checkpoint") or "")
+    if not ckpt or spec.get("backend") == "reference":
+        return []
+    if looks_like_path(ckpt):
+        root = expand(ckpt)
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        return [
+            [str(f.relative_to(root)) if root.is_dir() else f.name, s.st_size, s.st_mtime_ns]
+            for f in files
+            if f.is_file() and (s := f.stat())
+        ]
+    evo2_name = spec.get("backend") == "evo2" and "/" not in ckpt
+    repo = f"arcinstitute/{ckpt}" if evo2_name else ckpt
+    ref = (
+        hub_cache()
+        / f"models--{repo.replace('/', '--')}"
+        / "refs"
+        / (spec.get("revision") or "main")
+    )
+    return [ref.read_text().strip()] if ref.is_file() else []
+
+
+def _fingerprint(
+    spec: dict[str, Any], prompts_path: str | os.PathLike, seed: int, code: str = ""
+) -> str:
+    """What a predictions table depends on: the prompts' bytes, the model entry's
+    result settings, the seed, the weights (:func:`checkpoint_identity`) and the
+    code that computes it (``code``: the workflow's fingerprint of it)."""
     h = hashlib.sha256()
     with open(prompts_path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     keep = {k: v for k, v in spec.items() if k not in _NOT_RESULT_KEYS}
-    h.update(json.dumps([keep, int(seed)], sort_keys=True, default=str).encode())
+    ident = [keep, int(seed), checkpoint_identity(spec), code]
+    h.update(json.dumps(ident, sort_keys=True, default=str).encode())
     return h.hexdigest()
 
 
@@ -101,10 +148,12 @@ def _concat(parts: list[Continuations]) -> Continuations:
 
 
 def load_backend(spec: dict[str, Any], seed: int) -> Backend:
-    """Check a model entry and its environment (cheap, before any weights are read),
-    then load its backend."""
+    """Check a model entry and its environment (cheap, before any weights are read):
+    a model that asks for GPUs gets them or the job stops; then load its backend."""
     cls = get_backend(spec.get("backend", ""))
     cls.preflight(spec)
+    if cls.uses_gpu:
+        check_gpus(spec)
     cls.check_environment(spec)
     t0 = time.perf_counter()
     backend = cls(spec, seed)
@@ -118,13 +167,14 @@ def predict_file(
     out_path: str | os.PathLike,
     seed: int,
     *,
-    backend: Backend | None = None,
+    backend: Backend | Callable[[], Backend] | None = None,
     progress: bool = True,
 ) -> None:
     """Predict every prompt of ``prompts_path`` with the model ``spec`` (a config
     model entry) and write the predictions table to ``out_path``, resuming from the
     checkpoints of an interrupted run of the same job. ``backend``: an already
-    loaded backend (tests, benchmarks); by default the spec's backend is loaded."""
+    loaded backend (tests, benchmarks), or a function that returns one, called only
+    when some batch is left to compute; by default the spec's backend is loaded."""
     from tqdm import tqdm
 
     spec = resolve_checkpoint(spec)
@@ -151,6 +201,8 @@ def predict_file(
     if plan is None or len(done) < len(plan):
         if backend is None:
             backend = load_backend(spec, seed)
+        elif not isinstance(backend, Backend):
+            backend = backend()
         fresh = [np.asarray(b).tolist() for b in backend.plan(prompts)]
         if sorted(r for b in fresh for r in b) != list(range(len(prompts))):
             raise BackendError(
@@ -200,3 +252,72 @@ def predict_file(
             logprob[r] = np.nan if lp is None else lp
     write_table(score(prompts, text, logprob, spec["name"]), out_path)
     shutil.rmtree(part, ignore_errors=True)
+
+
+STORE = ".store"
+
+
+def store_path(out_path: str | os.PathLike, fingerprint: str) -> Path:
+    """Where a finished predictions table is kept for reuse (see the module doc)."""
+    out = Path(out_path)
+    return out.parent / STORE / f"{out.stem}-{fingerprint[:24]}{out.suffix}"
+
+
+def _link(src: Path, dst: Path) -> None:
+    """``dst`` becomes the same file as ``src`` (a hard link; a copy where the
+    filesystem has none), replacing ``dst`` atomically."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(dst.name + ".link")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copy2(src, tmp)
+    os.replace(tmp, dst)
+
+
+def predict_files(
+    spec: dict[str, Any],
+    jobs: Sequence[tuple[str | os.PathLike, str | os.PathLike]],
+    seed: int,
+    *,
+    code: str = "",
+    progress: bool = True,
+) -> dict[str, str]:
+    """Predict each ``(prompts_path, out_path)`` of ``jobs`` with one model, loading
+    its weights at most once (not at all when every table is in the store). A table
+    whose prompts, model entry and seed are unchanged since it was last computed is
+    linked back from the store; the others are computed (resuming from checkpoints).
+    ``code``: a fingerprint of the code that computes predictions (the workflow
+    passes its rule's), so that changed code recomputes rather than reuses.
+    Returns ``{out_path: "reused" | "computed"}``; the backend is loaded on demand
+    and released at the end."""
+    spec = resolve_checkpoint(spec)
+    loaded: list[Backend] = []
+
+    def backend() -> Backend:
+        if not loaded:
+            loaded.append(load_backend(spec, seed))
+        return loaded[0]
+
+    status = {}
+    try:
+        for prompts_path, out_path in jobs:
+            kept = store_path(out_path, _fingerprint(spec, prompts_path, seed, code))
+            if kept.is_file():
+                _link(kept, Path(out_path))
+                status[str(out_path)] = "reused"
+                print(f"{out_path}: unchanged, reused from {kept.parent}", file=sys.stderr)
+                continue
+            predict_file(spec, prompts_path, out_path, seed, backend=backend, progress=progress)
+            for old in kept.parent.glob(f"{Path(out_path).stem}-*{kept.suffix}"):
+                old.unlink()  # superseded by this table
+            _link(Path(out_path), kept)
+            status[str(out_path)] = "computed"
+    finally:
+        if loaded:
+            loaded[0].close()
+    print(
+        f"{spec['name']}: {len(loaded)} weight load(s) for {len(status)} table(s)", file=sys.stderr
+    )
+    return status

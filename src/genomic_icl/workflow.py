@@ -9,6 +9,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -45,3 +46,64 @@ def export_library_path(repo: str | os.PathLike) -> None:
         return
     paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != src]
     os.environ["PYTHONPATH"] = os.pathsep.join([src, *paths])
+
+
+def export_model_cache(model_cache: str | os.PathLike | None) -> Path:
+    """Make ``model_cache`` (default: this shell's Hugging Face home) the ``HF_HOME`` of
+    planning and of every job, and bind it into Apptainer containers.
+
+    Snakemake runs Apptainer jobs with ``--home`` set to the working directory, so
+    without this a job's default cache would be ``<workdir>/.cache/huggingface``,
+    not the one preflight checked. The variables set here are inherited by local
+    jobs, by sbatch (which exports the environment) and by ``apptainer exec``;
+    ``APPTAINER_BIND`` (and ``SINGULARITY_BIND``) make Apptainer bind the directory
+    at the same path. Returns the absolute cache directory (created if missing).
+    """
+    from genomic_icl.models.base import hf_home
+
+    cache = Path(os.path.expanduser(str(model_cache))) if model_cache else hf_home()
+    cache = cache.absolute()
+    cache.mkdir(parents=True, exist_ok=True)
+    os.environ["HF_HOME"] = str(cache)
+    for var in ("APPTAINER_BIND", "SINGULARITY_BIND"):
+        binds = [b for b in os.environ.get(var, "").split(",") if b]
+        if not any(b.split(":")[0] == str(cache) for b in binds):
+            os.environ[var] = ",".join([*binds, str(cache)])
+    return cache
+
+
+def job_gpus(resources: Any) -> int:
+    """GPUs a job was submitted with: its ``gpu`` resource, or the count of a
+    ``gres`` of ``gpu:N`` / ``gpu:TYPE:N`` (``slurm.gpu_request: gres``)."""
+    gpu = int(resources.get("gpu", 0) or 0)
+    gres = str(resources.get("gres", "") or "")
+    if not gpu and gres.startswith("gpu"):
+        parts = gres.split(":")
+        gpu = int(parts[-1]) if len(parts) > 1 and parts[-1].isdigit() else 1
+    return gpu
+
+
+def cluster_default_account(user: str | None = None) -> str | None:
+    """The user's default SLURM account (``sacctmgr``'s DefaultAccount: the account
+    sbatch charges when given none), or None where there is no accounting database
+    or no sacctmgr. Never guessed from past jobs."""
+    import getpass
+    import subprocess
+
+    user = user or getpass.getuser()
+    cmd = ["sacctmgr", "-n", "-P", "show", "user", user, "format=DefaultAccount"]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = [ln.strip() for ln in out.stdout.splitlines() if ln.strip()]
+    return lines[0] if out.returncode == 0 and lines else None
+
+
+def retry_request(base: int, attempt: int, cap: int | None = None) -> int:
+    """A memory or time request for a job's ``attempt`` (1, 2, ...): the first request
+    grown by half of itself per retry (x1, x1.5, x2, ...), never above ``cap`` (what
+    the cluster allows: config slurm.max_* or a model entry's resources.max_*) and
+    never below the first request."""
+    value = int(base * (1 + 0.5 * (attempt - 1)))
+    return value if cap is None else max(int(base), min(value, int(cap)))

@@ -73,6 +73,9 @@ class Backend(abc.ABC):
 
     #: The registry key the backend is known by (e.g. ``"hf"``).
     name: ClassVar[str] = ""
+    #: whether the backend computes on GPUs when it has them: then a model entry that
+    #: asks for GPUs (``resources.gpu``) must get them (:func:`check_gpus`)
+    uses_gpu: ClassVar[bool] = True
 
     def __init__(self, spec: dict[str, Any], seed: int = 0) -> None:
         """Load the model of a config model entry.
@@ -188,12 +191,76 @@ def hf_offline() -> bool:
     )
 
 
+def hf_home() -> Path:
+    """The Hugging Face home of this process, read from the environment now (not at
+    import time, as ``huggingface_hub.constants`` does): ``HF_HOME``, else
+    ``$XDG_CACHE_HOME/huggingface``, else ``~/.cache/huggingface``. The workflow
+    sets ``HF_HOME`` from the config's ``model_cache`` for planning and every job."""
+    home = os.environ.get("HF_HOME")
+    if home:
+        return expand(home)
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+    return expand(os.path.join(xdg, "huggingface"))
+
+
+def hub_cache() -> Path:
+    """Where hub downloads live: ``HF_HUB_CACHE`` if set, else ``hf_home()/hub``."""
+    own = os.environ.get("HF_HUB_CACHE")
+    return expand(own) if own else hf_home() / "hub"
+
+
 def fetch_hint(repo_id: str, revision: str | None = None) -> str:
     rev = f" --revision {revision}" if revision else ""
     return (
-        f"fetch the weights ahead of time on a machine with network access, e.g. "
-        f"`huggingface-cli download {repo_id}{rev}` (or `hf download {repo_id}{rev}`) "
-        "with the same HF_HOME as the job, or set `checkpoint:` to a local copy"
+        f"looked in {hub_cache()}; fetch the weights ahead of time on a machine with "
+        f"network access, e.g. `HF_HOME={hf_home()} hf download {repo_id}{rev}` "
+        "(the workflow's jobs use the config's `model_cache`, default the HF_HOME of the "
+        "shell that starts Snakemake), or set `checkpoint:` to a local copy"
+    )
+
+
+def requested_gpus(spec: dict[str, Any]) -> int:
+    """GPUs the model entry's jobs ask the scheduler for (``resources.gpu``)."""
+    return int((spec.get("resources") or {}).get("gpu", 0) or 0)
+
+
+def check_gpus(spec: dict[str, Any]) -> None:
+    """Refuse to go on when a model entry asks for GPUs (``resources.gpu``) that this
+    process cannot use, so a GPU job never falls back to the CPU silently. An entry
+    that names ``device: cpu`` has chosen the CPU and is left alone."""
+    wanted = requested_gpus(spec)
+    if wanted <= 0 or str(spec.get("device", "auto")) == "cpu":
+        return
+    import torch
+
+    seen = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if seen >= wanted:
+        return
+    if torch.version.cuda is None:
+        why = f"this Python's torch ({torch.__version__}) is a CPU-only build"
+        fix = (
+            "run the job in the step's GPU image or environment (containers/hf.def, "
+            "envs/hf.yaml; `--sdm apptainer` or `--sdm conda`)"
+        )
+    else:
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        why = (
+            f"torch {torch.__version__} (CUDA {torch.version.cuda}) sees {seen} GPU(s); "
+            f"/dev/nvidiactl {'exists' if os.path.exists('/dev/nvidiactl') else 'is missing'}, "
+            f"CUDA_VISIBLE_DEVICES={visible!r}"
+        )
+        fix = (
+            'likely fixes: pass `--nv` to Apptainer (`--apptainer-args="--nv"`) so the '
+            "container sees the node's driver and GPUs; check that the node's NVIDIA driver "
+            f"is new enough for CUDA {torch.version.cuda} (`nvidia-smi`; CUDA 13 needs R580+); "
+            "make sure the job ran on a GPU partition and was granted its GPUs "
+            "(`resources.slurm_partition`; `slurm.gpu_request: gres` on clusters without "
+            "select/cons_tres)"
+        )
+    raise BackendError(
+        f"model {spec.get('name')!r} asks for {wanted} GPU(s) (resources.gpu) but {why}; "
+        f"refusing to run it on the CPU. {fix}, or set `device: cpu` to run it on the CPU "
+        "on purpose"
     )
 
 

@@ -45,6 +45,7 @@ from genomic_icl.models.base import (
     expand,
     fetch_hint,
     hf_offline,
+    hub_cache,
     looks_like_path,
     token_batches,
 )
@@ -119,9 +120,7 @@ def detokenize(ids: list[int]) -> str:
 
 def merged_weights_path(name: str) -> Path:
     """Where the evo2 package keeps a merged checkpoint (beside the hub cache)."""
-    from huggingface_hub import constants
-
-    return Path(os.path.dirname(constants.HF_HUB_CACHE)) / f"{name}.pt"
+    return hub_cache().parent / f"{name}.pt"
 
 
 def read_config(path: str | os.PathLike, model: str = "?") -> dict[str, Any]:
@@ -199,7 +198,7 @@ class Evo2Backend(Backend):
 
             repo = PACKAGED[name][0]
             if not any(
-                isinstance(try_to_load_from_cache(repo, f), str)
+                isinstance(try_to_load_from_cache(repo, f, cache_dir=hub_cache()), str)
                 for f in (f"{name}.pt", f"{name}.pt.part0")
             ):
                 raise BackendError(

@@ -28,6 +28,7 @@ from genomic_icl.models.base import (
     expand,
     fetch_hint,
     hf_offline,
+    hub_cache,
     looks_like_path,
     resolve_device,
     resolve_dtype,
@@ -72,7 +73,9 @@ class HFBackend(Backend):
             found = [
                 f
                 for f in ("config.json", *WEIGHT_FILES)
-                if isinstance(try_to_load_from_cache(ckpt, f, revision=rev), str)
+                if isinstance(
+                    try_to_load_from_cache(ckpt, f, revision=rev, cache_dir=hub_cache()), str
+                )
             ]
             if "config.json" not in found or len(found) < 2:
                 raise BackendError(

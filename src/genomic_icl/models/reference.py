@@ -16,6 +16,7 @@ from genomic_icl.models.base import Backend, BackendError, Continuations, nan_lo
 
 class ReferenceBackend(Backend):
     name = "reference"
+    uses_gpu = False  # pure NumPy: a GPU request (tests of the scheduler) is ignored
 
     @classmethod
     def preflight(cls, spec: dict[str, Any]) -> None:
