@@ -3,13 +3,22 @@
 import re
 
 from genomic_icl.config import (
+    ConfigError,
     function_names,
+    model_labels,
     pretrained_dir,
     pretrained_name,
     validate_config,
 )
 
+from genomic_icl.pretrain import recipe_errors
+
 validate_config(config)
+# recipes parsed as the pretraining job parses them (kept out of genomic_icl.config,
+# which every job imports, so that pretraining code stays out of their fingerprints)
+_recipe_errors = recipe_errors(config.get("pretrain", {}))
+if _recipe_errors:
+    raise ConfigError("invalid config:\n  " + "\n  ".join(_recipe_errors))
 
 MODELS = {m["name"]: m for m in config["models"]}
 SHOTS = sorted(config["shots"])

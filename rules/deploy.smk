@@ -6,7 +6,9 @@
 import os
 import shutil
 
-from genomic_icl.codeversion import code_version
+from genomic_icl.codeversion import backend_code_version, code_version
+from genomic_icl.config import result_settings
+from genomic_icl.models import BACKENDS
 from genomic_icl.workflow import (
     cluster_default_account,
     export_library_path,
@@ -156,15 +158,24 @@ def code_of(*scripts):
     )
 
 
-# Keys of a model entry that cannot change its predictions: job resources and
-# labels for figures. Inference params leave them out, so changing a model's
-# memory, GPUs, partition or image reruns nothing.
-NOT_RESULT_KEYS = ("resources", "params", "family")
-
-
 def model_settings(model):
-    """The settings of a model entry that its predictions depend on."""
-    return {k: v for k, v in MODELS[model].items() if k not in NOT_RESULT_KEYS}
+    """The settings of a model entry that its predictions depend on (job resources and
+    labels left out: changing a model's memory, GPUs, partition or image reruns nothing).
+    """
+    return result_settings(MODELS[model])
+
+
+def predict_code(model):
+    """Fingerprint of the inference script for one model: the library it uses and its
+    backend's module, not the other backends' (editing models/hf.py reruns no evo2 model).
+    """
+    pkg = os.path.join(workflow.basedir, "src", "genomic_icl")
+    return backend_code_version(
+        os.path.join(workflow.basedir, "scripts/predict.py"),
+        MODELS[model]["backend"],
+        BACKENDS,
+        package_dir=pkg if os.path.isdir(pkg) else None,
+    )
 
 
 # Every rule without an image of its own runs in the CPU image (--sdm apptainer).

@@ -41,7 +41,7 @@ rule predict:
         runtime=inference_resource("runtime", scaled=True),
         cpus_per_task=inference_resource("cpus_per_task"),
     params:
-        code=code_of("scripts/predict.py"),
+        code=lambda w: predict_code(w.model),
         model=lambda w: model_settings(w.model),
         seed=config["seed"],
     script:

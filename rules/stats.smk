@@ -93,7 +93,7 @@ rule stats_fits:
         runtime=attempt_scaled(5),
     params:
         code=code_of("scripts/stats_fits.py"),
-        models=config["models"],
+        models=model_labels(config["models"]),
         stats=config["stats"],
     script:
         "../scripts/stats_fits.py"

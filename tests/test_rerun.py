@@ -105,12 +105,30 @@ def test_changing_one_model_reruns_only_its_inference_and_aggregates(wf):
     assert "accuracy" in jobs
 
 
-def test_changing_a_models_job_resources_reruns_no_inference(wf):
+def test_changing_a_models_job_resources_reruns_nothing(wf):
     config = small_config()
     config["models"][1]["resources"] = {"gpu": 1, "mem_mb": 64000, "runtime": 240}
-    config["models"][1]["family"] = "reference"
+    assert plan(wf, config) == {}
+
+
+def test_changing_a_family_or_parameter_count_reruns_only_what_reads_them(wf):
+    config = small_config()
+    config["models"][1]["family"] = "learners"
     config["models"][1]["params"] = 10
-    aggregates_only(plan(wf, config))
+    jobs = plan(wf, config)
+    aggregates_only(jobs)
+    # labels feed the fits-by-size/scaling tables and the figures, not accuracy
+    assert "stats_fits" in jobs and "accuracy" not in jobs, jobs
+
+
+def test_a_backend_change_reruns_only_the_models_on_that_backend(wf, edit):
+    last = last_line(wf, "src/genomic_icl/models/hf.py")
+    edit("src/genomic_icl/models/hf.py", last, f"{last}\n\n\ndef _unused():\n    return 1\n")
+    assert plan(wf) == {}  # the small config has no hf model
+    last = last_line(wf, "src/genomic_icl/models/reference.py")
+    edit("src/genomic_icl/models/reference.py", last, f"{last}\n\n_UNUSED = 1")
+    jobs = plan(wf)  # positive control: the reference learners' inference reruns
+    assert sorted(w["model"] for w in jobs["predict"]) == ["mode", "oracle"]
 
 
 def test_adding_a_model_adds_only_its_jobs_and_aggregates(wf):

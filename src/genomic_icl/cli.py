@@ -41,9 +41,13 @@ def _prompts(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from genomic_icl.config import load_config
+    from genomic_icl.config import ConfigError, load_config
+    from genomic_icl.pretrain import recipe_errors
 
     config = load_config(args.config)
+    errors = recipe_errors(config.get("pretrain", {}))
+    if errors:
+        raise ConfigError(f"{args.config}: invalid config:\n  " + "\n  ".join(errors))
     print(f"{args.config}: valid ({len(config['models'])} models)")
     return 0
 

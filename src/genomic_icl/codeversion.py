@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.util
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 
@@ -96,11 +98,17 @@ def _parsed(path: Path, package_dir: Path) -> tuple[str, frozenset[Path]]:
     return ast.dump(_strip_docstrings(tree), annotate_fields=False), imports
 
 
-def code_files(*scripts: str | Path, package_dir: str | Path | None = None) -> list[Path]:
+def code_files(
+    *scripts: str | Path,
+    package_dir: str | Path | None = None,
+    skip: Iterable[str | Path] = (),
+) -> list[Path]:
     """The scripts and every genomic_icl module they reach through imports
-    (modules looked up in ``package_dir``, default: this installed package)."""
+    (modules looked up in ``package_dir``, default: this installed package), not
+    entering the files in ``skip``."""
     pkg = Path(package_dir).resolve() if package_dir else PACKAGE_DIR
-    seen: set[Path] = set()
+    seen: set[Path] = {Path(s).resolve() for s in skip}
+    skipped = set(seen)
     todo = [Path(s).resolve() for s in scripts]
     while todo:
         path = todo.pop()
@@ -108,14 +116,59 @@ def code_files(*scripts: str | Path, package_dir: str | Path | None = None) -> l
             continue
         seen.add(path)
         todo.extend(_parsed(path, pkg)[1] - seen)
-    return sorted(seen)
+    return sorted(seen - skipped)
 
 
-def code_version(*scripts: str | Path, package_dir: str | Path | None = None) -> str:
-    """Fingerprint (16 hex digits) of what ``scripts`` and their library modules do."""
+def module_path(module: str, package_dir: str | Path | None = None) -> Path | None:
+    """The source file of a module: a genomic_icl module looked up in ``package_dir``,
+    any other one where Python finds it (a user's backend); None if there is none."""
+    pkg = Path(package_dir).resolve() if package_dir else PACKAGE_DIR
+    file = _module_file(module, pkg)
+    if file is None and module.split(".")[0] != PACKAGE:
+        try:
+            spec = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.origin and spec.origin.endswith(".py"):
+            file = Path(spec.origin)
+    return file.resolve() if file is not None else None
+
+
+def backend_code_version(
+    script: str | Path,
+    backend: str,
+    backends: Mapping[str, str | type],
+    package_dir: str | Path | None = None,
+) -> str:
+    """Fingerprint of an inference ``script`` for the models of one ``backend``: the
+    script, the library it uses and that backend's module, but none of the other
+    backends' modules (``backends``: the registry, key -> ``module:Class`` or class), so a change in
+    one backend reruns only the models that use it. ``backend`` may be a
+    ``package.module:Class`` outside the registry; its module is fingerprinted too."""
+    modules = {
+        name: target.__module__ if isinstance(target, type) else target.partition(":")[0]
+        for name, target in backends.items()
+    }
+    own = module_path(modules.get(backend, backend.partition(":")[0]), package_dir)
+    others = {
+        path
+        for name, module in modules.items()
+        if name != backend and (path := module_path(module, package_dir))
+    } - {own}
+    extra = [own] if own is not None else []
+    return code_version(script, *extra, package_dir=package_dir, skip=others)
+
+
+def code_version(
+    *scripts: str | Path,
+    package_dir: str | Path | None = None,
+    skip: Iterable[str | Path] = (),
+) -> str:
+    """Fingerprint (16 hex digits) of what ``scripts`` and their library modules do
+    (not entering the files in ``skip``)."""
     pkg = Path(package_dir).resolve() if package_dir else PACKAGE_DIR
     digest = hashlib.sha256()
-    for path in code_files(*scripts, package_dir=pkg):
+    for path in code_files(*scripts, package_dir=pkg, skip=skip):
         name = str(path.relative_to(pkg.parent)) if path.is_relative_to(pkg.parent) else path.name
         digest.update(name.encode() + b"\0" + _parsed(path, pkg)[0].encode() + b"\0")
     return digest.hexdigest()[:16]

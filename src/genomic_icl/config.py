@@ -113,7 +113,6 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
                 f"`pretrain` ({', '.join(config.get('pretrain', {})) or 'none defined'})"
             )
     errors += _reference_errors(config)
-    errors += _pretrain_errors(config)
     return errors
 
 
@@ -161,19 +160,6 @@ def _table4_models() -> list[str]:
     return list(dict.fromkeys(r[col] for r in rows[1:]))
 
 
-def _pretrain_errors(config: dict[str, Any]) -> list[str]:
-    """Every `pretrain` recipe parsed as the pretraining job will parse it."""
-    from genomic_icl.pretrain import parse_recipe  # numpy only: no torch at planning
-
-    errors = []
-    for name, recipe in config.get("pretrain", {}).items():
-        try:
-            parse_recipe(recipe)
-        except (TypeError, ValueError) as err:
-            errors.append(f"pretrain.{name}: {err}")
-    return errors
-
-
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     """Validate ``config`` in place (filling defaults) and return it.
 
@@ -215,6 +201,24 @@ def function_names(config: dict[str, Any]) -> list[str]:
 def encoding(config: dict[str, Any], name: str) -> Encoding:
     """The named encoding of a (validated) config."""
     return Encoding(name, config["encodings"][name]["alphabet"])
+
+
+#: Keys of a model entry that cannot change its predictions: job resources, and the
+#: labels statistics and figures read (a family or parameter count).
+NOT_RESULT_KEYS = ("resources", "params", "family")
+#: The keys of a model entry that statistics and figures read.
+LABEL_KEYS = ("name", "backend", "encoding", "family", "params")
+
+
+def result_settings(spec: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a model entry that its predictions depend on."""
+    return {k: v for k, v in spec.items() if k not in NOT_RESULT_KEYS}
+
+
+def model_labels(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Model entries cut to what statistics and figures read (:data:`LABEL_KEYS`), so
+    a change to a model's job resources reruns none of them."""
+    return [{k: m[k] for k in LABEL_KEYS if k in m} for m in models]
 
 
 PRETRAINED = "pretrained:"

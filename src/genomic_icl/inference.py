@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from genomic_icl.config import resolve_checkpoint
+from genomic_icl.config import resolve_checkpoint, result_settings
 from genomic_icl.io import read_table, write_table
 from genomic_icl.models import Backend, BackendError, Continuations, get_backend
 from genomic_icl.models.base import check_gpus, expand, hub_cache, looks_like_path
@@ -43,8 +43,6 @@ from genomic_icl.scoring import score
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-#: model-entry keys that cannot change a prediction (job resources, labels)
-_NOT_RESULT_KEYS = {"resources", "params", "family"}
 
 
 def partial_dir(out_path: str | os.PathLike) -> Path:
@@ -90,8 +88,7 @@ def _fingerprint(
     with open(prompts_path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
-    keep = {k: v for k, v in spec.items() if k not in _NOT_RESULT_KEYS}
-    ident = [keep, int(seed), checkpoint_identity(spec), code]
+    ident = [result_settings(spec), int(seed), checkpoint_identity(spec), code]
     h.update(json.dumps(ident, sort_keys=True, default=str).encode())
     return h.hexdigest()
 

@@ -453,3 +453,16 @@ def pretrain(
     }
     (out_dir / "pretrain.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return summary
+
+
+def recipe_errors(recipes: Mapping) -> list[str]:
+    """Every problem of a config's ``pretrain`` recipes, parsed as the pretraining job
+    parses them, each naming its recipe (``pretrain.NAME: ...``). Planning calls it
+    (rules/common.smk, ``genomic-icl validate``), so a typo stops the run before any job."""
+    errors = []
+    for name, recipe in recipes.items():
+        try:
+            parse_recipe(recipe)
+        except (TypeError, ValueError) as err:
+            errors.append(f"pretrain.{name}: {err}")
+    return errors

@@ -48,6 +48,24 @@ def export_library_path(repo: str | os.PathLike) -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join([src, *paths])
 
 
+def hf_home() -> Path:
+    """The Hugging Face home of this process, read from the environment now (not at
+    import time, as ``huggingface_hub.constants`` does): ``HF_HOME``, else
+    ``$XDG_CACHE_HOME/huggingface``, else ``~/.cache/huggingface``. The workflow
+    sets ``HF_HOME`` from the config's ``model_cache`` for planning and every job."""
+    home = os.environ.get("HF_HOME")
+    if home:
+        return Path(os.path.expanduser(home))
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+    return Path(os.path.expanduser(os.path.join(xdg, "huggingface")))
+
+
+def hub_cache() -> Path:
+    """Where hub downloads live: ``HF_HUB_CACHE`` if set, else ``hf_home()/hub``."""
+    own = os.environ.get("HF_HUB_CACHE")
+    return Path(os.path.expanduser(own)) if own else hf_home() / "hub"
+
+
 def export_model_cache(model_cache: str | os.PathLike | None) -> Path:
     """Make ``model_cache`` (default: this shell's Hugging Face home) the ``HF_HOME`` of
     planning and of every job, and bind it into Apptainer containers.
@@ -59,8 +77,6 @@ def export_model_cache(model_cache: str | os.PathLike | None) -> Path:
     ``APPTAINER_BIND`` (and ``SINGULARITY_BIND``) make Apptainer bind the directory
     at the same path. Returns the absolute cache directory (created if missing).
     """
-    from genomic_icl.models.base import hf_home
-
     cache = Path(os.path.expanduser(str(model_cache))) if model_cache else hf_home()
     cache = cache.absolute()
     cache.mkdir(parents=True, exist_ok=True)

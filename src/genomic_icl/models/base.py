@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from genomic_icl.workflow import hf_home, hub_cache
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -189,24 +191,6 @@ def hf_offline() -> bool:
         os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
         for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
     )
-
-
-def hf_home() -> Path:
-    """The Hugging Face home of this process, read from the environment now (not at
-    import time, as ``huggingface_hub.constants`` does): ``HF_HOME``, else
-    ``$XDG_CACHE_HOME/huggingface``, else ``~/.cache/huggingface``. The workflow
-    sets ``HF_HOME`` from the config's ``model_cache`` for planning and every job."""
-    home = os.environ.get("HF_HOME")
-    if home:
-        return expand(home)
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
-    return expand(os.path.join(xdg, "huggingface"))
-
-
-def hub_cache() -> Path:
-    """Where hub downloads live: ``HF_HUB_CACHE`` if set, else ``hf_home()/hub``."""
-    own = os.environ.get("HF_HUB_CACHE")
-    return expand(own) if own else hf_home() / "hub"
 
 
 def fetch_hint(repo_id: str, revision: str | None = None) -> str:
