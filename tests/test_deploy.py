@@ -314,6 +314,8 @@ def test_sdm_apptainer_runs_each_step_in_its_image(repo_copy, tmp_path):
     image_python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
     for tool in (fake, image_python):
         tool.chmod(0o755)
+    # apptainer installs `singularity` as an alias: older Snakemake 9 releases call that
+    (bin_dir / "singularity").symlink_to(fake)
     for step in STEPS:
         (repo_copy / "containers" / f"{step}.sif").write_bytes(b"")
     (repo_copy / "containers" / "custom.sif").write_bytes(b"")
