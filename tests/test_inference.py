@@ -520,6 +520,15 @@ def test_local_path_and_offline_cache(tmp_path, monkeypatch):
         preflight({"name": "e", "backend": "evo2", "checkpoint": "evo2_7b"})
 
 
+def test_error_transformers_without_torch(monkeypatch):
+    """transformers newer than the installed torch supports turns torch off: the
+    job stops with both versions named instead of failing inside from_pretrained."""
+    HFBackend.check_environment(hf_spec(device="cpu"))  # this environment is consistent
+    monkeypatch.setattr(transformers.utils, "is_torch_available", lambda: False)
+    with pytest.raises(BackendError, match=f"transformers {transformers.__version__} .* torch"):
+        HFBackend.check_environment(hf_spec(device="cpu"))
+
+
 @pytest.mark.skipif(
     torch.cuda.is_available(), reason="checks the error raised where CUDA is absent"
 )
