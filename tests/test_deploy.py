@@ -400,7 +400,7 @@ def test_rulegraph_and_dag_render(repo_copy):
 
 # --- --sdm apptainer, with a stand-in for the apptainer binary -----------------
 
-FAKE_APPTAINER = r'''#!/usr/bin/env python3
+FAKE_APPTAINER = r'''
 """Stand-in for apptainer: records the image of each `exec` and runs the command
 on the host. Real isolation cannot be had here; which image each job asks for can."""
 import os, subprocess, sys
@@ -423,9 +423,17 @@ sys.exit(subprocess.call(command))
 def test_sdm_apptainer_runs_each_step_in_its_image(repo_copy, tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
+    # The stand-in runs under this interpreter, and so does `python` inside the
+    # "image" (Snakemake runs a containerized script with plain `python`): the test
+    # must not depend on which python comes first on PATH.
     fake = bin_dir / "apptainer"
-    fake.write_text(FAKE_APPTAINER)
-    fake.chmod(0o755)
+    fake.write_text(f"#!{sys.executable}{FAKE_APPTAINER}")
+    image_python = bin_dir / "python"
+    image_python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    for tool in (fake, image_python):
+        tool.chmod(0o755)
+    # apptainer installs `singularity` as an alias: older Snakemake 9 releases call that
+    (bin_dir / "singularity").symlink_to(fake)
     for step in STEPS:
         (repo_copy / "containers" / f"{step}.sif").write_bytes(b"")
     (repo_copy / "containers" / "custom.sif").write_bytes(b"")

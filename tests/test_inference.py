@@ -255,6 +255,31 @@ def test_correct_rows_settled_by_teacher_forcing():
     assert len(calls) == 1
 
 
+@pytest.mark.parametrize("arch", ["qwen3", "llama"])
+def test_continuation_reuses_the_sliced_kv_cache(arch):
+    """With a cache of plain attention layers (transformers 4.56+ and 5.x alike),
+    rows that leave the target continue from the teacher-forced pass's cache, cut
+    to their settled prefix: after that one pass every forward call feeds one
+    token, and no prompt is encoded again. The output is still ``generate``'s."""
+    tok = char_tokenizer("0123456789")
+    model = sharpen(TINY[arch](len(tok), seed=5, eos=tok.eos_token_id))
+    widths: list[int] = []
+    model.register_forward_pre_hook(
+        lambda _m, _args, kw: widths.append(kw["input_ids"].shape[1]), with_kwargs=True
+    )
+    backend = HFBackend(hf_spec(batch_tokens=100000), model=model, tokenizer=tok)
+    df = prompt_table(FUNCS, 4, 2, LING, 7)
+    batches = backend.plan(df)
+    assert len(batches) == 1
+    ids, _, _ = run_backend(backend, df)
+    n_prompt = len(tok(df.prompt.iloc[0])["input_ids"])
+    assert widths[0] == n_prompt + 7  # prompt + target without its last symbol
+    assert len(widths) > 1, "some rows should need decoding past the teacher-forced pass"
+    assert set(widths[1:]) == {1}, widths
+    for r in range(len(df)):
+        assert ids[r] == reference_greedy(model, tok, df.prompt.iloc[r])
+
+
 def test_fallback_with_merging_tokenizer_matches_generate():
     tok = merging_tokenizer()
     model = sharpen(tiny_llama(len(tok), seed=4, eos=tok.eos_token_id), 6.0)
@@ -455,6 +480,15 @@ def test_local_path_and_offline_cache(tmp_path, monkeypatch):
         preflight(hf_spec(checkpoint="Qwen/Qwen3-0.6B-Base"))
     with pytest.raises(BackendError, match="not in the local cache"):
         preflight({"name": "e", "backend": "evo2", "checkpoint": "evo2_7b"})
+
+
+def test_error_transformers_without_torch(monkeypatch):
+    """transformers newer than the installed torch supports turns torch off: the
+    job stops with both versions named instead of failing inside from_pretrained."""
+    HFBackend.check_environment(hf_spec(device="cpu"))  # this environment is consistent
+    monkeypatch.setattr(transformers.utils, "is_torch_available", lambda: False)
+    with pytest.raises(BackendError, match=f"transformers {transformers.__version__} .* torch"):
+        HFBackend.check_environment(hf_spec(device="cpu"))
 
 
 @pytest.mark.skipif(

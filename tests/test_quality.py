@@ -1,6 +1,6 @@
 """Quality gates: the linters and formatters the project holds itself to."""
 
-import shutil
+import importlib.util
 import subprocess
 import sys
 
@@ -25,9 +25,11 @@ def test_ruff_format():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.skipif(shutil.which("snakefmt") is None, reason="snakefmt is not installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("snakefmt") is None, reason="snakefmt is not installed"
+)
 def test_snakefmt():
-    proc = run("snakefmt", "--check", "Snakefile", "rules")
+    proc = run(sys.executable, "-m", "snakefmt", "--check", "Snakefile", "rules")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -86,6 +86,18 @@ class HFBackend(Backend):
 
     @classmethod
     def check_environment(cls, spec: dict[str, Any]) -> None:
+        import torch
+        import transformers
+        from transformers.utils import is_torch_available
+
+        # transformers switches torch off (with only a log line) when torch is older
+        # than it supports; loading would then fail far from the cause.
+        if not is_torch_available():
+            raise BackendError(
+                f"model {spec.get('name')!r}: transformers {transformers.__version__} does "
+                f"not work with the installed torch {torch.__version__}; install versions "
+                "that fit, e.g. `pip install -U 'transformers[torch]'`"
+            )
         resolve_device(spec.get("device", "auto"))
 
     # -- loading ------------------------------------------------------------------
