@@ -12,10 +12,10 @@ paths run on the same prompts with the same torch thread count; the last line is
 trained weights) on the default genomic prompts (``--trials`` per function and n):
 the hf backend's exact greedy predictions against the floor, one batched
 teacher-forced forward pass over the same prompts + targets in the same batches
-(8 logits kept; with ``use_cache=True``, the faster path for LFM2), and against ``greedy_kv`` (the path LFM2 took before
-``greedy_stepwise``), in CPU seconds of the process (robust to other jobs on the
-machine at ``--threads 1``; wall seconds in brackets). The last line is
-``greedy_kv/forward: <x> predictions/forward: <y>``.
+(8 logits kept; ``use_cache=True``, the faster path for LFM2), and against
+``greedy_kv`` (the path LFM2 took before ``greedy_stepwise``), in CPU seconds of
+the process (robust to other jobs on the machine at ``--threads 1``; wall seconds
+in brackets). The last line is ``greedy_kv/forward: <x> predictions/forward: <y>``.
 
     python benchmarks/inference.py --dna [--trials 2] [--threads 2]
 """
