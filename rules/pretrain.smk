@@ -15,11 +15,6 @@ SHIPPED = {
 }
 
 
-def one_of(names):
-    """A wildcard constraint matching exactly these names (nothing when empty)."""
-    return "|".join(re.escape(n) for n in names) or "$^"
-
-
 wildcard_constraints:
     pretrained=one_of(PRETRAIN),
 
