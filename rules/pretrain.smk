@@ -1,9 +1,9 @@
 # Pretraining of small DNA models by the workflow (config `pretrain:`): an evolving-
 # genome corpus, a causal transformer trained on it by next-token loss, its loss
-# figure; or, for a recipe whose weights ship with the package, those weights. A model entry uses one with `checkpoint: "pretrained:NAME"`; its input is
+# figure. A model entry uses one with `checkpoint: "pretrained:NAME"`; its input is
 # the directory results/pretrained/NAME (see rules/common.smk).
 # A recipe whose weights ship with the package (same recipe digest) is not trained:
-# rule pretrained_shipped copies them, unless `shipped_weights: false`.
+# rule pretrained_shipped copies them there, unless `shipped_weights: false`.
 from genomic_icl.pretrain import shipped_weights
 
 PRETRAIN = config.get("pretrain", {})
