@@ -11,5 +11,5 @@ with logged(snakemake.log[0]):
         f"shipped weights of recipe {summary['recipe_digest']} copied from "
         f"{snakemake.input.weights} (trained in {summary['train_seconds']} s, "
         f"{summary['autocast']}, torch {summary['torch']}); "
-        "`--config shipped_weights=false` trains them here instead"
+        "`--config shipped_weights=False` trains them here instead"
     )

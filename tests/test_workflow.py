@@ -121,7 +121,7 @@ def test_shipped_weights_replace_training_unless_asked(workdir):
     counts = job_counts(snakemake(workdir, "-n").stdout)
     assert counts["pretrained_shipped"] == 1
     assert "pretrain" not in counts and "corpus" not in counts
-    out = snakemake(workdir, "-n", "--config", "shipped_weights=false").stdout
+    out = snakemake(workdir, "-n", "--config", "shipped_weights=False").stdout
     counts = job_counts(out)
     assert counts["pretrain"] == 1 and counts["corpus"] == 1
     assert "pretrained_shipped" not in counts
