@@ -7,6 +7,17 @@ paths run on the same prompts with the same torch thread count; the last line is
 ``speedup: <x>x identical: <k>/<N>`` (identical = same greedy tokens).
 
     python benchmarks/inference.py [--per-n 40] [--threads 1]
+
+``--dna`` instead times the default config's DNA model (its shipped or workflow-
+trained weights) on the default genomic prompts (``--trials`` per function and n):
+the hf backend's exact greedy predictions against the floor, one batched
+teacher-forced forward pass over the same prompts + targets in the same batches
+(8 logits kept; ``use_cache=True``, the faster path for LFM2), and against
+``greedy_kv`` (the path LFM2 took before ``greedy_stepwise``), in CPU seconds of
+the process (robust to other jobs on the machine at ``--threads 1``; wall seconds
+in brackets). The last line is ``greedy_kv/forward: <x> predictions/forward: <y>``.
+
+    python benchmarks/inference.py --dna [--trials 2] [--threads 2]
 """
 
 from __future__ import annotations
@@ -20,7 +31,14 @@ def main() -> None:
     ap.add_argument("--per-n", type=int, default=40, help="prompts per shot count")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch-tokens", type=int, default=65536)
+    ap.add_argument("--dna", action="store_true", help="time the default DNA model instead")
+    ap.add_argument("--config", default="config.yaml", help="--dna: config of the model")
+    ap.add_argument("--model", default="dna-lfm2", help="--dna: model entry")
+    ap.add_argument("--trials", type=int, default=2, help="--dna: trials per function and n")
     args = ap.parse_args()
+    if args.dna:
+        dna(args)
+        return
 
     import pandas as pd
     import torch
@@ -94,6 +112,97 @@ def main() -> None:
         f"per-prompt generate: {t_naive:.2f}s ({N / t_naive:.1f} prompts/s)"
     )
     print(f"speedup: {t_naive / t_ours:.1f}x identical: {same}/{N}")
+
+
+def dna(args) -> None:
+    """The DNA model's exact greedy predictions against one batched forward pass."""
+    import os
+    from pathlib import Path
+
+    import torch
+
+    from genomic_icl.config import (
+        encoding,
+        function_names,
+        load_config,
+        model_entry,
+        pretrained_dir,
+        pretrained_name,
+    )
+    from genomic_icl.models.base import N_TARGET
+    from genomic_icl.models.greedy import greedy_kv
+    from genomic_icl.models.hf import HFBackend
+    from genomic_icl.pretrain import shipped_weights
+    from genomic_icl.prompts import prompt_table
+
+    torch.set_num_threads(args.threads)
+    cfg = load_config(args.config)
+    spec = model_entry(cfg, args.model)
+    name = pretrained_name(spec)
+    ckpt = Path(pretrained_dir(name)) if name else Path(spec["checkpoint"])
+    if name and not ckpt.is_dir():
+        ckpt = shipped_weights(cfg["pretrain"][name])
+    if ckpt is None or not Path(ckpt).is_dir():
+        raise SystemExit(f"no weights for {args.model}: run the workflow's pretraining first")
+    spec = {**spec, "checkpoint": str(ckpt)}
+    backend = HFBackend(spec)
+    model = backend.model
+    print(
+        f"{backend.describe()}; greedy path {backend._greedy.__name__}; "
+        f"{args.threads} thread(s); cpu {torch.backends.cpu.get_cpu_capability()}; "
+        f"load {os.getloadavg()}"
+    )
+    enc = encoding(cfg, spec["encoding"])
+    fns = function_names(cfg)
+    clock = time.process_time  # CPU seconds of this process: robust to other jobs
+    print("seconds are CPU seconds of this process (wall seconds in brackets)")
+    tot = {"pred": 0.0, "fwd": 0.0, "kv": 0.0, "wall": 0.0, "tokens": 0}
+    for n in sorted(cfg["shots"]):
+        sub = prompt_table(fns, n, args.trials, enc, cfg["seed"]).reset_index(drop=True)
+        plan = backend.plan(sub)
+        batches, tokens = [], 0
+        for rows in plan:
+            p, t = backend.encode(sub.prompt.iloc[rows].tolist(), sub.target.iloc[rows].tolist())
+            batches.append((torch.tensor(p), torch.tensor(t)))
+            tokens += len(rows) * (len(p[0]) + len(t[0]) - 1)
+        w0, t0 = time.perf_counter(), clock()
+        for rows in plan:
+            backend.run(sub.iloc[rows])
+        w1, t1 = time.perf_counter(), clock()
+        with torch.inference_mode():
+            for p, t in batches:
+                # use_cache=True: LFM2's forward without a cache is ~1.7x slower on CPU
+                model(input_ids=torch.cat([p, t[:, :-1]], 1), use_cache=True, logits_to_keep=8)
+        t2 = clock()
+        for p, t in batches:
+            greedy_kv(model, p, t, N_TARGET, backend.eos_ids, backend._keep)
+        t3 = clock()
+        pred, fwd, kv = t1 - t0, t2 - t1, t3 - t2
+        for k, v in (
+            ("pred", pred),
+            ("fwd", fwd),
+            ("kv", kv),
+            ("wall", w1 - w0),
+            ("tokens", tokens),
+        ):
+            tot[k] += v
+        print(
+            f"n={n:3d}: {len(sub)} prompts, {tokens} tokens; predictions {pred:6.2f}s "
+            f"[{w1 - w0:6.2f}s] ({tokens / pred:8,.0f} tokens/s)  one forward {fwd:6.2f}s  "
+            f"greedy_kv {kv:6.2f}s  predictions/forward {pred / fwd:4.2f}  "
+            f"greedy_kv/forward {kv / fwd:4.2f}",
+            flush=True,
+        )
+    print(
+        f"all n: predictions {tot['pred']:.1f}s [{tot['wall']:.1f}s] "
+        f"({tot['tokens'] / tot['pred']:,.0f} tokens/s), one forward {tot['fwd']:.1f}s "
+        f"({tot['tokens'] / tot['fwd']:,.0f} tokens/s), greedy_kv {tot['kv']:.1f}s; "
+        f"load {os.getloadavg()}"
+    )
+    print(
+        f"greedy_kv/forward: {tot['kv'] / tot['fwd']:.2f} "
+        f"predictions/forward: {tot['pred'] / tot['fwd']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -37,6 +37,11 @@ wildcard_constraints:
     n=r"\d+",
 
 
+def one_of(names):
+    """A wildcard constraint matching exactly these names (nothing when empty)."""
+    return "|".join(re.escape(n) for n in names) or "$^"
+
+
 def prompts_path(model, n):
     """The prompt table a model reads at n shots."""
     return f"results/prompts/{MODELS[model]['encoding']}/n{n}.parquet"

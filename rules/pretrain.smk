@@ -2,11 +2,42 @@
 # genome corpus, a causal transformer trained on it by next-token loss, its loss
 # figure. A model entry uses one with `checkpoint: "pretrained:NAME"`; its input is
 # the directory results/pretrained/NAME (see rules/common.smk).
+# A recipe whose weights ship with the package (same recipe digest) is not trained:
+# rule pretrained_shipped copies them there, unless `shipped_weights: false`.
+from genomic_icl.pretrain import shipped_weights
+
 PRETRAIN = config.get("pretrain", {})
+SHIPPED = {
+    name: str(path)
+    for name in PRETRAINED_USED
+    if config.get("shipped_weights", True)
+    and (path := shipped_weights(PRETRAIN[name])) is not None
+}
 
 
 wildcard_constraints:
-    pretrained="|".join(re.escape(p) for p in PRETRAIN) or "$^",
+    pretrained=one_of(PRETRAIN),
+
+
+rule pretrained_shipped:
+    input:
+        weights=lambda w: SHIPPED[w.pretrained],
+    output:
+        model=directory("results/pretrained/{pretrained}"),
+    log:
+        "logs/pretrain/{pretrained}.log",
+    wildcard_constraints:
+        pretrained=one_of(SHIPPED),
+    conda:
+        "../envs/cpu.yaml"
+    resources:
+        mem_mb=attempt_scaled(500),
+        runtime=attempt_scaled(5),
+    params:
+        code=code_of("scripts/pretrained_shipped.py"),
+        recipe=lambda w: PRETRAIN[w.pretrained],
+    script:
+        "../scripts/pretrained_shipped.py"
 
 
 rule corpus:
@@ -33,6 +64,8 @@ rule pretrain:
         model=directory("results/pretrained/{pretrained}"),
     log:
         "logs/pretrain/{pretrained}.log",
+    wildcard_constraints:
+        pretrained=one_of(sorted(set(PRETRAIN) - set(SHIPPED))),
     conda:
         "../envs/cpu.yaml"
     threads: 2

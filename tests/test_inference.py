@@ -209,6 +209,36 @@ def test_char_tokenizer_matches_generate(arch):
     assert n_checked == 46
 
 
+def test_lfm2_decodes_from_one_prompt_pass():
+    """LFM2's convolution cache cannot be cropped: greedy_stepwise encodes each prompt
+    once and gives greedy_kv's tokens (its re-encoding path) and log-probabilities."""
+    from genomic_icl.models.greedy import greedy_kv, greedy_stepwise, rows_only_cache
+
+    tok = char_tokenizer("ACGT")
+    lfm2 = sharpen(tiny_lfm2(len(tok), seed=4, eos=tok.eos_token_id))
+    assert rows_only_cache(lfm2)
+    assert not rows_only_cache(tiny_llama(len(tok)))  # a DynamicCache is cropped instead
+    backend = HFBackend(hf_spec(), model=lfm2, tokenizer=tok)
+    assert backend._greedy is greedy_stepwise
+    df = prompt_table(FUNCS, 16, 3, GEN, 2)
+    p, t = backend.encode(df.prompt.tolist(), df.target.tolist())
+    prompt_ids, target_ids = torch.tensor(p), torch.tensor(t)
+    lengths = []
+    real_forward = lfm2.forward
+
+    def forward(input_ids=None, **k):
+        lengths.append(input_ids.shape[1])
+        return real_forward(input_ids=input_ids, **k)
+
+    lfm2.forward = forward
+    tokens, logprob = greedy_stepwise(lfm2, prompt_ids, target_ids, 8, backend.eos_ids)
+    assert lengths == [prompt_ids.shape[1]] + [1] * 7  # one prompt pass, then 7 steps
+    want_tokens, want_logprob = greedy_kv(lfm2, prompt_ids, target_ids, 8, backend.eos_ids)
+    assert tokens == want_tokens
+    assert sum(len(x) == 8 and x != y for x, y in zip(tokens, t, strict=True)) > 0
+    np.testing.assert_allclose(logprob, want_logprob, rtol=1e-5)
+
+
 def test_digit_splitting_tokenizer_matches_generate_and_logprob():
     tok = digit_bpe_tokenizer()
     model = sharpen(tiny_llama(len(tok), seed=1, eos=tok.eos_token_id))

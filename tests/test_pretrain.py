@@ -130,3 +130,95 @@ def test_default_config_states_its_dna_models_parameter_count():
             assert entry["params"] == sum(p.numel() for p in model.parameters()), entry["name"]
             checked += 1
     assert checked == 1
+
+
+def _default_recipe() -> dict:
+    import yaml
+
+    from conftest import REPO
+
+    return yaml.safe_load((REPO / "config.yaml").read_text())["pretrain"]["dna"]
+
+
+def test_shipped_weights_are_the_default_recipes_product():
+    """The weights shipped with the package (docs/dna-model.md) are the model of
+    config.yaml's recipe: same digest and recipe, the recipe's architecture and
+    parameter shapes, its full training log, and the copying the log recorded."""
+    from transformers import AutoModelForCausalLM
+
+    recipe = _default_recipe()
+    path = pretrain.shipped_weights(recipe)
+    assert path is not None, (
+        "config.yaml's pretrain.dna has no shipped weights: retrain and ship them "
+        "(docs/dna-model.md, 'Shipped weights')"
+    )
+    summary = json.loads((path / "pretrain.json").read_text())
+    assert summary["recipe_digest"] == pretrain.recipe_digest(recipe)
+    assert summary["recipe"] == json.loads(json.dumps(recipe))
+
+    tok = pretrain.tokenizer()
+    _, model_r, training = pretrain.parse_recipe(recipe)
+    built = pretrain.build_model(model_r, len(tok), pretrain.special_ids(tok))
+    loaded = AutoModelForCausalLM.from_pretrained(path)
+    for key in (
+        "model_type",
+        "vocab_size",
+        "hidden_size",
+        "intermediate_size",
+        "num_hidden_layers",
+        "num_attention_heads",
+        "layer_types",
+        "conv_L_cache",
+        "max_position_embeddings",
+        "rope_theta",
+    ):
+        assert getattr(loaded.config, key) == getattr(built.config, key), key
+    shapes = {k: tuple(v.shape) for k, v in loaded.state_dict().items()}
+    assert shapes == {k: tuple(v.shape) for k, v in built.state_dict().items()}
+    assert sum(p.numel() for p in loaded.parameters()) == summary["parameters"]
+
+    loss = pd.read_csv(path / "loss.tsv", sep="\t")
+    assert list(loss["step"]) == list(range(1, training.total_steps + 1))
+    assert loss["tokens"].iloc[-1] == summary["tokens"]
+
+    token_ids = tok.convert_tokens_to_ids(list(pretrain.GENOMIC_ALPHABET))
+    probe = torch.from_numpy(pretrain.copy_probe_batch(token_ids))
+    copy = pretrain.copy_loss(loaded.eval(), probe, None)  # fp32 here, whatever trained it
+    assert copy == pytest.approx(summary["final_copy_loss"], abs=0.05)
+    assert copy < 0.5 < np.log(4)  # it copies from its context (induction)
+
+
+def test_shipped_weights_are_found_by_digest_only(tmp_path):
+    recipe = _default_recipe()
+    assert (
+        pretrain.shipped_weights({**recipe, "training": {**recipe["training"], "seed": 1}}) is None
+    )
+    assert pretrain.shipped_weights(recipe, shipped_dir=tmp_path) is None
+    path = pretrain.shipped_weights(recipe)
+    out = pretrain.install_shipped(path, tmp_path / "dna", recipe)
+    assert out["recipe_digest"] == pretrain.recipe_digest(recipe)
+    assert (tmp_path / "dna" / "model.safetensors").read_bytes() == (
+        path / "model.safetensors"
+    ).read_bytes()
+    with pytest.raises(ValueError, match="trained from recipe"):
+        pretrain.install_shipped(path, tmp_path / "other", {**recipe, "corpus": {"seed": 2}})
+
+
+@pytest.mark.slow
+def test_shipped_training_log_replays_from_the_recipe(tmp_path):
+    """Retraining config.yaml's recipe from scratch (corpus, seeds, loop) gives the
+    shipped log's first steps: the weights come from this recipe and this code. Up
+    to precision: the shipped run used bf16 autocast where the CPU has it."""
+    recipe = _default_recipe()
+    shipped = pd.read_csv(pretrain.shipped_weights(recipe) / "loss.tsv", sep="\t")
+    fasta = corpus.write_fasta(
+        corpus.CorpusRecipe.from_mapping(recipe["corpus"]), tmp_path / "dna.fa.gz"
+    )
+    resume = tmp_path / "resume"
+    pretrain.pretrain(
+        fasta, tmp_path / "dna", recipe, resume_dir=resume, threads=1, progress=False, stop_after=8
+    )
+    rows = torch.load(resume / "state.pt", weights_only=False)["rows"]
+    replayed = [r["loss"] for r in rows]
+    assert len(replayed) == 8
+    np.testing.assert_allclose(replayed, shipped["loss"].iloc[:8], atol=0.02)

@@ -43,7 +43,7 @@ def readme_commands() -> list[str]:
         for line in block.splitlines():
             line = line.split(" #", 1)[0].strip()
             if line and not line.startswith("#"):
-                lines.append(line)
+                lines.extend(part.strip() for part in line.split(" && "))
     return lines
 
 

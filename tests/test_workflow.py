@@ -98,3 +98,53 @@ def test_unused_pretraining_recipes_are_not_trained(workdir):
     write_config(workdir, small_config(pretrain={"tiny": TINY_PRETRAIN}))
     counts = job_counts(snakemake(workdir, "-n").stdout)
     assert "corpus" not in counts and "pretrain" not in counts
+
+
+def _shipped_model_config(recipe=None):
+    import yaml
+
+    from conftest import REPO
+
+    default = yaml.safe_load((REPO / "config.yaml").read_text())
+    dna = next(m for m in default["models"] if m["checkpoint"] == "pretrained:dna")
+    base = small_config()
+    return small_config(
+        models=[*base["models"], dna], pretrain={"dna": recipe or default["pretrain"]["dna"]}
+    )
+
+
+def test_shipped_weights_replace_training_unless_asked(workdir):
+    """The default recipe is not trained (its weights ship); `shipped_weights: false`
+    or any edit of the recipe trains it."""
+    config = _shipped_model_config()
+    write_config(workdir, config)
+    counts = job_counts(snakemake(workdir, "-n").stdout)
+    assert counts["pretrained_shipped"] == 1
+    assert "pretrain" not in counts and "corpus" not in counts
+    out = snakemake(workdir, "-n", "--config", "shipped_weights=False").stdout
+    counts = job_counts(out)
+    assert counts["pretrain"] == 1 and counts["corpus"] == 1
+    assert "pretrained_shipped" not in counts
+    recipe = config["pretrain"]["dna"]
+    write_config(
+        workdir, _shipped_model_config({**recipe, "training": {**recipe["training"], "lr": 0.002}})
+    )
+    counts = job_counts(snakemake(workdir, "-n").stdout)
+    assert counts["pretrain"] == 1 and "pretrained_shipped" not in counts
+
+
+def test_shipped_weights_run_through_the_workflow(workdir):
+    from genomic_icl.pretrain import shipped_weights
+
+    config = _shipped_model_config()
+    write_config(workdir, config)
+    snakemake(workdir, "--cores", "2")
+    results = workdir / "results"
+    shipped = shipped_weights(config["pretrain"]["dna"])
+    assert (results / "pretrained" / "dna" / "model.safetensors").read_bytes() == (
+        shipped / "model.safetensors"
+    ).read_bytes()
+    assert not (results / "corpus").exists()
+    assert (results / "figures" / "pretrain_dna_loss.png").exists()
+    preds = pd.read_parquet(results / "predictions" / "dna-lfm2" / "n4.parquet")
+    assert len(preds) == 8 and preds["target_logprob"].notna().all()

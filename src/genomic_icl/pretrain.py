@@ -10,6 +10,13 @@ seen. The result is an ordinary local checkpoint directory
 (``AutoModelForCausalLM`` / ``AutoTokenizer``) plus ``loss.tsv`` and
 ``pretrain.json``.
 
+Shipped weights: the default recipe's model is trained once and ships with the
+package (``genomic_icl/data/pretrained/NAME``, its ``pretrain.json`` holding the
+recipe and its digest). :func:`shipped_weights` finds the shipped checkpoint of a
+recipe by digest and :func:`install_shipped` copies it into the workflow's output,
+so the default run needs no training and gives the same model on every machine;
+any other recipe (or ``shipped_weights: false`` in the config) is trained here.
+
 Determinism: the weights derive from ``training.seed``; the batch of step s derives
 from ``(seed, s)`` alone, so a run interrupted and resumed from its checkpoint sees
 the same batches as an uninterrupted one. Checkpoints (model + optimizer + log)
@@ -23,6 +30,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -46,6 +54,8 @@ LOSS_COLUMNS = (
     "elapsed_s",
 )
 PROBE_UNIT = 64  # the copy probe: random 64-mers repeated twice
+#: Checkpoints shipped with the package, one directory per recipe (docs/dna-model.md)
+SHIPPED_DIR = Path(__file__).resolve().parent / "data" / "pretrained"
 
 
 @dataclass(frozen=True)
@@ -117,7 +127,34 @@ def parse_recipe(recipe: Mapping) -> tuple[corpus_mod.CorpusRecipe, ModelRecipe,
 
 
 def recipe_digest(recipe: Mapping) -> str:
+    """A short digest of a recipe mapping as written (any change of a value changes it)."""
     return hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def shipped_weights(recipe: Mapping, shipped_dir: str | Path = SHIPPED_DIR) -> Path | None:
+    """The shipped checkpoint directory trained from exactly this recipe (same
+    :func:`recipe_digest`), or None. Cheap: reads small JSON files only."""
+    digest = recipe_digest(dict(recipe))
+    for summary in sorted(Path(shipped_dir).glob("*/pretrain.json")):
+        if json.loads(summary.read_text()).get("recipe_digest") == digest:
+            return summary.parent
+    return None
+
+
+def install_shipped(src: str | Path, out_dir: str | Path, recipe: Mapping) -> dict:
+    """Copy a shipped checkpoint (checked against ``recipe``'s digest) to ``out_dir``,
+    the directory the recipe's training would write; returns its ``pretrain.json``."""
+    src, out_dir = Path(src), Path(out_dir)
+    summary = json.loads((src / "pretrain.json").read_text())
+    digest = recipe_digest(dict(recipe))
+    if summary.get("recipe_digest") != digest:
+        raise ValueError(
+            f"{src} was trained from recipe {summary.get('recipe_digest')}, not {digest}"
+        )
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    shutil.copytree(src, out_dir)
+    return summary
 
 
 # --------------------------------------------------------------------------- model
@@ -449,6 +486,7 @@ def pretrain(
         "device": str(device),
         "autocast": str(amp) if amp is not None else "fp32",
         "threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "torch": torch.__version__,
     }
     (out_dir / "pretrain.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")

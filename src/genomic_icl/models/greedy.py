@@ -11,6 +11,12 @@ same pass, cropped to their correct prefix, so no prompt is ever re-encoded. (Th
 ``evo2`` backend has its own cached scheme for vortex's recurrent state:
 :func:`genomic_icl.models.evo2.cached_greedy`.)
 
+LFM2-style models, whose cache cannot be cut back to a shorter prefix but can be
+indexed by row, use :func:`greedy_stepwise` instead: one pass over the prompts alone,
+then the cache doubled by row; one copy reads the target (its log-probability), the
+other decodes greedily, both in one batch of single-token steps, exactly as
+``generate`` decodes. :func:`rows_only_cache` tells which of the two a model needs.
+
 It is exact up to floating point: the argmax at each position is taken on
 logits computed for exactly the context greedy decoding would see.
 
@@ -142,3 +148,97 @@ def greedy_kv(
                     tokens[r] = tokens[r][: i + 1]
                     break
     return tokens, logprob
+
+
+def _row_states(cache) -> list[list]:
+    """The per-layer state lists of a cache that is not a DynamicCache (attributes that
+    are lists of tensors, e.g. LFM2's key_cache, value_cache and conv_cache)."""
+    import torch
+
+    return [
+        v
+        for v in vars(cache).values()
+        if isinstance(v, list) and v and all(isinstance(t, torch.Tensor) for t in v)
+    ]
+
+
+def _select_rows(cache, rows) -> None:
+    """Index every per-layer state of the cache by batch row, in place (rows may
+    repeat). Empty placeholders of skipped layers stay as they are (LFM2's own
+    ``reorder_cache`` fails on them)."""
+    for states in _row_states(cache):
+        for i, t in enumerate(states):
+            if t.numel():
+                states[i] = t.index_select(0, rows.to(t.device))
+
+
+def rows_only_cache(model: Any) -> bool:
+    """Whether the model's cache cannot be cut back to a shorter prefix (e.g. LFM2's
+    convolution state) but its states can be indexed by row, so that
+    :func:`greedy_stepwise` beats :func:`greedy_kv`'s re-encoding. Probed by one
+    two-token pass of the decoder (``get_decoder()``, not ``forward``); False when
+    the probe fails."""
+    import torch
+
+    try:
+        weight = model.get_input_embeddings().weight
+        ids = torch.zeros((1, 2), dtype=torch.long, device=weight.device)
+        with torch.inference_mode():
+            cache = model.get_decoder()(input_ids=ids, use_cache=True).past_key_values
+    except Exception:  # an unusual model: keep greedy_kv, which works for any
+        return False
+    if cache is None or _sliceable(cache):
+        return False
+    return bool(_row_states(cache))
+
+
+def greedy_stepwise(
+    model: Any,
+    prompt_ids,
+    target_ids,
+    max_new: int = 8,
+    eos_ids: Sequence[int] = (),
+    logits_to_keep: bool = True,
+) -> tuple[list[list[int]], np.ndarray]:
+    """:func:`greedy_kv`'s result for models whose cache cannot be cropped.
+
+    One forward pass over the prompts (B, L) fills the cache; the cache is then
+    doubled by row: rows 0..B-1 are fed the target (its
+    log-probability), rows B..2B-1 their own greedy token, one token per step, both
+    halves in one batch. Each prompt is encoded once; the max(T, max_new) - 1 steps
+    cost about 2B(T - 1) tokens against B*L for the prompt pass.
+    """
+    import torch
+
+    B = prompt_ids.shape[0]
+    T = target_ids.shape[1]
+    kw = {"logits_to_keep": 1} if logits_to_keep else {}
+    with torch.inference_mode():
+        out = model(input_ids=prompt_ids, use_cache=True, **kw)
+        cache = out.past_key_values
+        _select_rows(cache, torch.cat([torch.arange(B), torch.arange(B)]))
+        logits = out.logits[:, -1, :]
+        logp = torch.log_softmax(logits.float(), dim=-1)
+        logprob = logp.gather(-1, target_ids[:, :1]).squeeze(-1).double()
+        last = logits.argmax(-1)
+        greedy = [last]
+        for j in range(1, max(T, max_new)):
+            fed = torch.cat([target_ids[:, min(j, T) - 1], last])[:, None]
+            o = model(input_ids=fed, past_key_values=cache, use_cache=True)
+            cache = o.past_key_values
+            logits = o.logits[:, -1, :]
+            if j < T:
+                logp = torch.log_softmax(logits[:B].float(), dim=-1)
+                logprob += logp.gather(-1, target_ids[:, j : j + 1]).squeeze(-1).double()
+            last = logits[B:].argmax(-1)
+            greedy.append(last)
+    tokens = torch.stack(greedy[:max_new], dim=1).tolist()
+    eos = set(int(e) for e in eos_ids)
+    if eos:
+        for r in range(B):
+            for i, t in enumerate(tokens[r]):
+                if t in eos:
+                    tokens[r] = tokens[r][: i + 1]
+                    break
+    return tokens, logprob.cpu().numpy()
+

@@ -136,6 +136,10 @@ class HFBackend(Backend):
         import inspect
 
         self._keep = "logits_to_keep" in inspect.signature(self.model.forward).parameters
+        from genomic_icl.models.greedy import greedy_kv, greedy_stepwise, rows_only_cache
+
+        # LFM2's convolution cache cannot be cropped: decode both branches from one pass
+        self._greedy = greedy_stepwise if rows_only_cache(self.model) else greedy_kv
         self.batch_tokens = int(spec.get("batch_tokens", 65536))
         self.max_rows = spec.get("batch_size")
 
@@ -163,14 +167,12 @@ class HFBackend(Backend):
     def run(self, batch) -> Continuations:
         import torch
 
-        from genomic_icl.models.greedy import greedy_kv
-
         p, t = self.encode(batch["prompt"].tolist(), batch["target"].tolist())
         if len({len(x) for x in p}) != 1 or len({len(x) for x in t}) != 1:
             raise ValueError("a batch must hold prompts and targets of one token length each")
         prompt_ids = torch.tensor(p, dtype=torch.long, device=self.device)
         target_ids = torch.tensor(t, dtype=torch.long, device=self.device)
-        tokens, logprob = greedy_kv(
+        tokens, logprob = self._greedy(
             self.model, prompt_ids, target_ids, N_TARGET, self.eos_ids, self._keep
         )
         return Continuations([self.detokenize(x) for x in tokens], logprob, tokens)
