@@ -14,7 +14,11 @@ import numpy as np
 import pandas as pd
 
 from genomic_icl.prompts import name_key
-from genomic_icl.stats.common import _models_in_order, _sd
+from genomic_icl.stats.common import models_in_order, replicate_sd
+
+# ---------------------------------------------------------------------------
+# seeds
+# ---------------------------------------------------------------------------
 
 
 def stable_key(label: str | int) -> int:
@@ -33,6 +37,11 @@ def bootstrap_seed(seed: int, *labels: str | int) -> np.random.SeedSequence:
     and the trials at n from ``bootstrap_seed(seed, "trials", n)``: they depend on
     the prompts only, never on which models are present."""
     return np.random.SeedSequence([int(seed)] + [stable_key(x) for x in labels])
+
+
+# ---------------------------------------------------------------------------
+# the two-stage cluster bootstrap of one cell
+# ---------------------------------------------------------------------------
 
 
 def _clusters(values: np.ndarray, clusters: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -179,10 +188,15 @@ def analytic_bootstrap_se(values: np.ndarray, clusters: np.ndarray) -> float:
     return float(np.sqrt(var))
 
 
+# ---------------------------------------------------------------------------
+# the joint bootstrap: one draw per replicate for every model of a run
+# ---------------------------------------------------------------------------
+
+
 _BLOCK_CELLS = 262_144  # replicates x prompts per block: the bincount's counts stay in cache
 
 
-def _joint_design(scored: pd.DataFrame) -> tuple[np.ndarray, dict[int, pd.DataFrame]]:
+def joint_design(scored: pd.DataFrame) -> tuple[np.ndarray, dict[int, pd.DataFrame]]:
     """The prompts every model answered, per n: (sorted function names of the run,
     {n: prompt frame sorted by (function, trial) with a ``_f`` function code}).
 
@@ -211,7 +225,7 @@ def _joint_design(scored: pd.DataFrame) -> tuple[np.ndarray, dict[int, pd.DataFr
     return funcs, design
 
 
-def _joint_draws(
+def joint_draws(
     design: dict[int, pd.DataFrame],
     n_functions: int,
     replicates: int,
@@ -264,7 +278,7 @@ def _joint_draws(
             yield n, rows, counts.astype(np.float32)
 
 
-def _correct_matrix(scored: pd.DataFrame, keys: pd.DataFrame, n: int, models: list[str]):
+def correct_matrix(scored: pd.DataFrame, keys: pd.DataFrame, n: int, models: list[str]):
     """(P_n, models) correctness at n, rows in the order of ``keys``; NaN where absent."""
     cell = scored[scored["n_shots"] == n]
     wide = cell.pivot(index=["function", "trial"], columns="model", values="correct")
@@ -301,7 +315,7 @@ class JointBootstrap:
         """Bootstrap SE (ddof=1 SD over replicates) of sum_cells weight * accuracy,
         e.g. ``{(a, n): 1, (b, n): -1}`` for a difference."""
         v = sum(w * self.replicates(m, n) for (m, n), w in weights.items())
-        return _sd(np.asarray(v, float))
+        return replicate_sd(np.asarray(v, float))
 
     def to_frame(self) -> pd.DataFrame:
         """Long form ``replicate, model, n_shots, accuracy`` (for a Parquet file)."""
@@ -348,12 +362,12 @@ def joint_bootstrap(
     models get SEs that count the task effects the models share.
     ``resample_trials=False`` resamples functions only (one-stage). Needs every model
     of an n on the same prompts (``ValueError`` otherwise)."""
-    models = _models_in_order(scored)
-    funcs, design = _joint_design(scored)
+    models = models_in_order(scored)
+    funcs, design = joint_design(scored)
     cells = []
     ys, inv_size = {}, {}
     for n, keys in design.items():
-        y = _correct_matrix(scored, keys, n, models)
+        y = correct_matrix(scored, keys, n, models)
         have = [i for i, m in enumerate(models) if not np.isnan(y[:, i]).all()]
         ys[n] = (y[:, have].astype(np.float32), have)
         inv_size[n] = (1.0 / keys.groupby("_f")["_f"].transform("size")).to_numpy(np.float32)
@@ -365,7 +379,7 @@ def joint_bootstrap(
         start[n] = k
         k += len(have)
     values = np.empty((replicates, len(cells)))
-    for n, rows, counts in _joint_draws(design, len(funcs), replicates, seed, resample_trials):
+    for n, rows, counts in joint_draws(design, len(funcs), replicates, seed, resample_trials):
         y, have = ys[n]
         w = counts * inv_size[n]  # each drawn function slot carries total weight 1
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -375,7 +389,13 @@ def joint_bootstrap(
     return JointBootstrap(cell_frame, values[:, order], resample_trials)
 
 
-def _boot_text(boot: JointBootstrap) -> str:
+# ---------------------------------------------------------------------------
+# accuracy
+# ---------------------------------------------------------------------------
+
+
+def boot_text(boot: JointBootstrap) -> str:
+    """How a table's ``test`` column names the bootstrap behind its SEs."""
     kind = "two-stage" if boot.resample_trials else "one-stage (functions only)"
     return (
         f"joint {kind} cluster bootstrap over the shared prompts "
@@ -402,14 +422,14 @@ def accuracy_table(
     acc = per_f.groupby(level=["model", "n_shots"]).mean()
     size = y.groupby([scored["model"], scored["n_shots"]]).size()
     rows = []
-    for model in _models_in_order(scored):
+    for model in models_in_order(scored):
         for n in sorted(acc.loc[model].index):
             rows.append(
                 {
                     "model": model,
                     "n_shots": int(n),
                     "accuracy": float(acc.loc[(model, n)]),
-                    "se": _sd(boot.replicates(model, int(n))),
+                    "se": replicate_sd(boot.replicates(model, int(n))),
                     "n_prompts": int(size.loc[(model, n)]),
                 }
             )

@@ -9,8 +9,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from genomic_icl.stats.bootstrap import _correct_matrix, _joint_design, _joint_draws
-from genomic_icl.stats.common import KEY, _models_in_order, _sd
+from genomic_icl.stats.bootstrap import correct_matrix, joint_design, joint_draws
+from genomic_icl.stats.common import KEY, models_in_order, replicate_sd
+
+# ---------------------------------------------------------------------------
+# breakdowns by a property of the prompt or the function
+# ---------------------------------------------------------------------------
 
 
 def varies_within_function(scored: pd.DataFrame, by: str) -> bool:
@@ -82,8 +86,8 @@ def _breakdown_replicates(
 ) -> dict[str, dict[tuple[str, int, object], np.ndarray]]:
     """Replicates of every breakdown of ``props`` ({column: pooled}) from one joint
     draw: {column: {(model, n, level): (R,) replicate accuracies}}."""
-    models = _models_in_order(scored)
-    funcs, design = _joint_design(scored)
+    models = models_in_order(scored)
+    funcs, design = joint_design(scored)
     for by in props:
         if (scored.groupby(KEY)[by].nunique() > 1).any():
             raise ValueError(
@@ -94,7 +98,7 @@ def _breakdown_replicates(
     for n, keys in design.items():
         cell = scored[scored["n_shots"] == n].drop_duplicates(["function", "trial"])
         idx = pd.MultiIndex.from_frame(keys[["function", "trial"]])
-        y = _correct_matrix(scored, keys, n, models)
+        y = correct_matrix(scored, keys, n, models)
         have = [i for i, m in enumerate(models) if not np.isnan(y[:, i]).all()]
         y = y[:, have].astype(np.float32)
         per = {}
@@ -110,7 +114,7 @@ def _breakdown_replicates(
             reps = np.empty((replicates, len(have), len(lv)))
             per[by] = (order, lv, first, cnt, scale[order], y[order], reps)
         prep[n] = (have, per)
-    for n, rows, counts in _joint_draws(design, len(funcs), replicates, seed, resample_trials):
+    for n, rows, counts in joint_draws(design, len(funcs), replicates, seed, resample_trials):
         for order, _lv, first, cnt, scale, y, reps in prep[n][1].values():
             w = counts[:, order] * scale
             for j, (s0, c) in enumerate(zip(first, cnt, strict=True)):
@@ -148,12 +152,12 @@ def breakdown_tables(
             for by in props
         }
     reps = _breakdown_replicates(scored, pooled, replicates, seed, resample_trials)
-    order = {m: i for i, m in enumerate(_models_in_order(scored))}
+    order = {m: i for i, m in enumerate(models_in_order(scored))}
     out = {}
     for by, pool in pooled.items():
         t = _breakdown_point(scored, by, pool)
         t["se"] = [
-            _sd(reps[by][(m, int(n), lv)])
+            replicate_sd(reps[by][(m, int(n), lv)])
             for m, n, lv in t[["model", "n_shots", by]].itertuples(index=False)
         ]
         t["estimator"] = BREAKDOWN_ESTIMATORS[pool]
@@ -166,6 +170,11 @@ def breakdown_tables(
             .reset_index(drop=True)
         )
     return out
+
+
+# ---------------------------------------------------------------------------
+# per task
+# ---------------------------------------------------------------------------
 
 
 def wilson_interval(

@@ -12,12 +12,15 @@ from scipy import stats as sps
 KEY = ["function", "n_shots", "trial"]
 
 
-def _models_in_order(df: pd.DataFrame) -> list[str]:
+def models_in_order(df: pd.DataFrame) -> list[str]:
+    """The models of ``df`` in their order of first appearance (the tables' row order)."""
     return list(pd.unique(df["model"]))
 
 
-def _order_key(scored: pd.DataFrame):
-    order = {m: i for i, m in enumerate(_models_in_order(scored))}
+def order_key(scored: pd.DataFrame):
+    """A ``sort_values`` key that sorts ``model`` by :func:`models_in_order` of
+    ``scored`` and every other column by value."""
+    order = {m: i for i, m in enumerate(models_in_order(scored))}
 
     def key(col: pd.Series) -> pd.Series:
         return col.map(order) if col.name == "model" else col
@@ -25,7 +28,7 @@ def _order_key(scored: pd.DataFrame):
     return key
 
 
-def _sd(x: np.ndarray) -> float:
+def replicate_sd(x: np.ndarray) -> float:
     """ddof=1 SD of the finite replicates (NaN with fewer than 2)."""
     x = x[np.isfinite(x)]
     return float(np.std(x, ddof=1)) if len(x) >= 2 else float("nan")

@@ -10,9 +10,13 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from genomic_icl.stats.bootstrap import JointBootstrap, _boot_text, joint_bootstrap
-from genomic_icl.stats.common import KEY, _models_in_order, z_one_sided
-from genomic_icl.stats.fits import _ols
+from genomic_icl.stats.bootstrap import JointBootstrap, boot_text, joint_bootstrap
+from genomic_icl.stats.common import KEY, models_in_order, z_one_sided
+from genomic_icl.stats.fits import ols
+
+# ---------------------------------------------------------------------------
+# versus the baseline, scaling with size, family means
+# ---------------------------------------------------------------------------
 
 
 def vs_baseline_table(
@@ -45,7 +49,7 @@ def vs_baseline_table(
         return pd.DataFrame(columns=cols)
     base = accuracy[accuracy["model"] == baseline].set_index("n_shots")
     se_text = (
-        f"SE of the difference from the {_boot_text(boot)}"
+        f"SE of the difference from the {boot_text(boot)}"
         if boot is not None
         else "SE sqrt(se_M^2 + se_B^2), the two treated as independent"
     )
@@ -117,7 +121,7 @@ def scaling_table(
       (``boot``), else sqrt(se_1^2 + se_2^2) as if independent."""
     a = accuracy.merge(meta, on="model", how="inner")
     a = a[~a["reference"].astype(bool) & a["params"].notna() & a["family"].notna()]
-    src = _boot_text(boot) if boot is not None else "independent SEs sqrt(se_1^2 + se_2^2)"
+    src = boot_text(boot) if boot is not None else "independent SEs sqrt(se_1^2 + se_2^2)"
     test = (
         "p_value: OLS of accuracy on log10(params) over the family's k models, one-sided "
         "t-test slope > 0, df = k-2; p_value_linear_params: the same on params (linear); "
@@ -133,8 +137,8 @@ def scaling_table(
                 continue
             x = np.log10(sub["params"].to_numpy(float))
             y = sub["accuracy"].to_numpy(float)
-            fit = _ols(x, y)
-            lin = _ols(sub["params"].to_numpy(float), y)
+            fit = ols(x, y)
+            lin = ols(sub["params"].to_numpy(float), y)
             lo, hi = sub.iloc[0], sub.iloc[-1]
             diff = hi["accuracy"] - lo["accuracy"]
             slope_se_b = p_b = np.nan
@@ -205,7 +209,7 @@ def family_means_table(
     a = accuracy.merge(meta, on="model", how="inner")
     a = a[~a["reference"].astype(bool) & a["family"].notna()]
     base = accuracy[accuracy["model"] == baseline].set_index("n_shots")
-    src = _boot_text(boot) if boot is not None else "sqrt(sum se^2)/k, models as independent"
+    src = boot_text(boot) if boot is not None else "sqrt(sum se^2)/k, models as independent"
     test = (
         f"family mean of accuracy (fraction); one-sided z-test of family mean - "
         f"{baseline} > 0 (N(0,1) reference); SEs: {src}"
@@ -249,6 +253,11 @@ def family_means_table(
                 }
             )
     return pd.DataFrame(rows, columns=cols)
+
+
+# ---------------------------------------------------------------------------
+# paired comparisons on shared prompts
+# ---------------------------------------------------------------------------
 
 
 def paired_comparison(
@@ -299,7 +308,7 @@ def paired_comparison(
                 "ci_hi": float(hi),
                 "p_value": float(p),
                 "n_pairs": int(n_pairs.loc[n]),
-                "test": f"A - B (accuracy, fraction) by the {_boot_text(boot)}; "
+                "test": f"A - B (accuracy, fraction) by the {boot_text(boot)}; "
                 f"{100 * (1 - alpha):g}% percentile CI; two-sided bootstrap p",
             }
         )
@@ -332,7 +341,7 @@ def paired_table(
     """Paired comparisons for a list of (A, B) pairs, or every pair ("all") of the
     models present, in their order; one joint bootstrap (``boot`` or drawn here)
     serves every pair."""
-    models = _models_in_order(scored)
+    models = models_in_order(scored)
     if pairs == "all":
         pairs = list(itertools.combinations(models, 2))
     pairs = [(a, b) for a, b in pairs if a in models and b in models]

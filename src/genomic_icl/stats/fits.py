@@ -10,8 +10,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from genomic_icl.stats.bootstrap import JointBootstrap, _boot_text
-from genomic_icl.stats.common import _models_in_order, z_one_sided
+from genomic_icl.stats.bootstrap import JointBootstrap, boot_text
+from genomic_icl.stats.common import models_in_order, z_one_sided
+
+# ---------------------------------------------------------------------------
+# log-linear fits (the paper's 8-point fit)
+# ---------------------------------------------------------------------------
+
 
 FIT_COLUMNS = ["model", "a0", "a1", "a1_se", "t", "df", "p_value", "r2", "test"]
 
@@ -22,7 +27,7 @@ FIT_TEST = (
 )
 
 
-def _ols(x: np.ndarray, y: np.ndarray) -> dict:
+def ols(x: np.ndarray, y: np.ndarray) -> dict:
     """Simple OLS y = a0 + a1 x with the classical SE and a one-sided t-test a1 > 0."""
     x = np.asarray(x, float)
     y = np.asarray(y, float)
@@ -64,7 +69,7 @@ def loglinear_fit(n_shots: Sequence[int], accuracy: Sequence[float]) -> dict:
     a1 > 0 with k-2 degrees of freedom (k shot counts). Returns a dict with a0, a1,
     a1_se, t, df, p_value, r2, k."""
     n = np.asarray(n_shots, float)
-    return _ols(np.log2(n), np.asarray(accuracy, float))
+    return ols(np.log2(n), np.asarray(accuracy, float))
 
 
 def fit_table(accuracy: pd.DataFrame) -> pd.DataFrame:
@@ -75,7 +80,7 @@ def fit_table(accuracy: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"accuracy table lacks columns {sorted(missing)}")
     rows = []
-    for model in _models_in_order(accuracy):
+    for model in models_in_order(accuracy):
         sub = accuracy[accuracy["model"] == model].sort_values("n_shots")
         fit = loglinear_fit(sub["n_shots"], sub["accuracy"])
         rows.append({"model": model, **{c: fit[c] for c in FIT_COLUMNS[1:-1]}, "test": FIT_TEST})
@@ -109,7 +114,7 @@ def fits_vs_size(
     m = m[m["params"].notna() & (m["params"] > 0)]
     use_boot = boot is not None and accuracy is not None
     src = (
-        f"; p_value_bootstrap: two-sided z-test, SE from the {_boot_text(boot)}" if use_boot else ""
+        f"; p_value_bootstrap: two-sided z-test, SE from the {boot_text(boot)}" if use_boot else ""
     )
     rows = []
     for fam in pd.unique(m["family"].dropna()):
@@ -118,7 +123,7 @@ def fits_vs_size(
             continue
         z = np.log10(sub["params"].to_numpy(float))
         for coef in ("a0", "a1"):
-            fit = _ols(z, sub[coef].to_numpy(float))
+            fit = ols(z, sub[coef].to_numpy(float))
             p1 = fit["p_value"]
             p2 = 2 * min(p1, 1 - p1) if np.isfinite(p1) else np.nan
             se_b = p_b = np.nan
@@ -164,6 +169,11 @@ def fits_vs_size(
             "test",
         ],
     )
+
+
+# ---------------------------------------------------------------------------
+# trial-level regression with cluster-robust SEs
+# ---------------------------------------------------------------------------
 
 
 def clustered_ols(
@@ -281,7 +291,7 @@ def clustered_fit_table(scored: pd.DataFrame) -> pd.DataFrame:
     binomial GLM (logit link) with the same weights and clustering, since ``correct``
     is a 0/1 outcome. Columns: :data:`CLUSTERED_COLUMNS`."""
     rows = []
-    for model in _models_in_order(scored):
+    for model in models_in_order(scored):
         sub = scored[scored["model"] == model]
         cnt = sub.groupby(["n_shots", "function"])["correct"].transform("size").to_numpy(float)
         nf = sub.groupby("n_shots")["function"].transform("nunique").to_numpy(float)

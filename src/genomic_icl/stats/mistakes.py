@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from genomic_icl.stats.common import KEY, _order_key
+from genomic_icl.stats.common import KEY, order_key
 
 
 def _function_tables():
@@ -93,7 +93,7 @@ def mistakes_table(scored: pd.DataFrame) -> pd.DataFrame:
         g["share_of_errors"] = np.where(
             g["n_wrong"] > 0, g["n_understandable"] / g["n_wrong"], np.nan
         )
-    return g.sort_values(["model", "n_shots"], key=_order_key(scored)).reset_index(drop=True)
+    return g.sort_values(["model", "n_shots"], key=order_key(scored)).reset_index(drop=True)
 
 
 def diversity_zero_table(scored: pd.DataFrame) -> pd.DataFrame:
@@ -137,4 +137,4 @@ def diversity_zero_table(scored: pd.DataFrame) -> pd.DataFrame:
             "excess",
         ]
     ]
-    return g.sort_values(["model", "n_shots"], key=_order_key(scored)).reset_index(drop=True)
+    return g.sort_values(["model", "n_shots"], key=order_key(scored)).reset_index(drop=True)
