@@ -7,6 +7,7 @@ import pytest
 
 from genomic_icl import figures as F
 from genomic_icl import stats as S
+from synthetic import synthetic_scored
 
 FUNCS = [
     "identity",
@@ -33,7 +34,7 @@ MODELS = [
 @pytest.fixture(scope="module")
 def tables():
     names = [m["name"] for m in MODELS]
-    scored = S.synthetic_scored(
+    scored = synthetic_scored(
         models=names,
         shots=(1, 4, 16),
         trials=3,

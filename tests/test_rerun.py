@@ -200,3 +200,26 @@ def test_library_change_reruns_the_rules_that_import_it(wf, edit):
     edit("src/genomic_icl/scoring.py", last, f"{last}\n\n_UNUSED = 1")
     jobs = plan(wf)
     assert "score" in jobs and "prompts" not in jobs
+
+
+STATS_RULES = {"accuracy", "stats_fits", "stats_trials", "stats_breakdowns", "stats_paired"}
+
+
+def test_every_stats_module_is_in_the_fingerprint_of_every_stats_script():
+    # a script imports genomic_icl.stats, whose __init__ runs every module of the package
+    from genomic_icl.codeversion import code_files
+
+    package = REPO / "src" / "genomic_icl"
+    modules = {p.resolve() for p in (package / "stats").glob("*.py")}
+    assert len(modules) > 2, "genomic_icl.stats is not a package of modules"
+    for script in sorted(REPO.glob("scripts/stats_*.py")):
+        assert modules <= set(code_files(script, package_dir=package)), script.name
+
+
+def test_a_change_in_one_stats_module_reruns_the_statistics(wf, edit):
+    # power.py: no script imports it by name, only through the package
+    last = last_line(wf, "src/genomic_icl/stats/power.py")
+    edit("src/genomic_icl/stats/power.py", last, f"{last}\n\n_UNUSED = 1")
+    jobs = plan(wf)
+    assert STATS_RULES <= set(jobs), jobs
+    aggregates_only(jobs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import math
 
 import numpy as np
@@ -9,8 +11,10 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from conftest import REPO
 from genomic_icl import stats as S
 from genomic_icl.functions import bit_diversity, get_function
+from synthetic import synthetic_scored
 
 
 # --------------------------------------------------------------------------- bootstrap
@@ -74,7 +78,7 @@ def test_stable_key_is_not_python_hash():
 # --------------------------------------------------------------------------- accuracy
 @pytest.fixture(scope="module")
 def scored():
-    return S.synthetic_scored(
+    return synthetic_scored(
         models=("toy-a", "toy-b"),
         shots=(1, 2, 4, 8),
         trials=4,
@@ -143,7 +147,7 @@ def test_loglinear_fit_hand_computation():
 
 def test_loglinear_fit_recovers_slope_within_ci():
     shots = (1, 2, 4, 8, 16, 32, 64, 128)
-    df = S.synthetic_scored(models=("m",), shots=shots, trials=8, a0=0.1, a1=0.03, seed=11)
+    df = synthetic_scored(models=("m",), shots=shots, trials=8, a0=0.1, a1=0.03, seed=11)
     acc = S.accuracy_table(df, replicates=200)
     fit = S.fit_table(acc).iloc[0]
     half = sps.t.ppf(0.995, len(shots) - 2) * fit["a1_se"]
@@ -392,7 +396,7 @@ def test_cli_fit_prints_fits(tmp_path, capsys):
 
 
 def test_clustered_fit_unbalanced_matches_accuracy_fit():
-    df = S.synthetic_scored(
+    df = synthetic_scored(
         models=("m",),
         shots=(1, 4, 16),
         trials=6,
@@ -641,7 +645,7 @@ def test_pooled_breakdown_se_is_the_cluster_bootstrap_of_the_ratio():
 def test_clustered_fit_table_statsmodels_and_logit():
     import statsmodels.api as sm
 
-    df = S.synthetic_scored(models=("m",), shots=(1, 4, 16, 64), trials=8, a0=0.1, a1=0.05, seed=9)
+    df = synthetic_scored(models=("m",), shots=(1, 4, 16, 64), trials=8, a0=0.1, a1=0.05, seed=9)
     cl = S.clustered_fit_table(df).iloc[0]
     assert list(S.clustered_fit_table(df).columns) == S.CLUSTERED_COLUMNS
     # the OLS part equals the hand-written CR1 estimator (values as before statsmodels)
@@ -694,3 +698,60 @@ def test_breakdown_rejects_a_property_of_the_prediction(scored):
         S.breakdown_table(scored, "pred_diversity", replicates=10)
     with pytest.raises(KeyError, match="no bootstrap replicates for model 'nope' at n = 1"):
         S.joint_bootstrap(scored, 10).replicates("nope", 1)
+
+
+# --------------------------------------------------------------------------- the package's API
+def _names_taken_from_stats() -> dict[str, set[str]]:
+    """name -> files, for every name the scripts, the library outside the package, the
+    benchmarks and the tests take from ``genomic_icl.stats`` (``from genomic_icl.stats
+    import X``, or ``S.X`` after ``from genomic_icl import stats as S``)."""
+    package = REPO / "src" / "genomic_icl"
+    files = [
+        *REPO.glob("scripts/*.py"),
+        *REPO.glob("benchmarks/*.py"),
+        *REPO.glob("tests/*.py"),
+        *(p for p in package.rglob("*.py") if not p.is_relative_to(package / "stats")),
+    ]
+    used: dict[str, set[str]] = {}
+    for path in files:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        aliases, names = set(), set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "genomic_icl.stats":
+                names.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module == "genomic_icl":
+                aliases.update(a.asname or a.name for a in node.names if a.name == "stats")
+            elif isinstance(node, ast.Import):
+                aliases.update(a.asname for a in node.names if a.name == "genomic_icl.stats")
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and not node.attr.startswith("__")
+            ):
+                names.add(node.attr)
+        for name in names:
+            used.setdefault(name, set()).add(str(path.relative_to(REPO)))
+    return used
+
+
+def test_all_is_exactly_what_the_repository_takes_from_stats():
+    used = _names_taken_from_stats()
+    assert "*" not in used, f"a star import of genomic_icl.stats in {used.get('*')}"
+    assert len(S.__all__) == len(set(S.__all__))
+    missing = {n: sorted(f) for n, f in used.items() if n not in S.__all__}
+    assert not missing, f"used but not in genomic_icl.stats.__all__: {missing}"
+    unused = set(S.__all__) - set(used)
+    assert not unused, f"in genomic_icl.stats.__all__ but used nowhere: {sorted(unused)}"
+    # the package exposes its API and its modules, nothing else
+    exposed = {
+        n
+        for n, v in vars(S).items()
+        if not n.startswith("_") and not inspect.ismodule(v) and n != "annotations"
+    }
+    assert exposed == set(S.__all__)
+    for name in S.__all__:  # each defined in a module of the package
+        obj = getattr(S, name)
+        if inspect.isfunction(obj) or inspect.isclass(obj):
+            assert obj.__module__.startswith("genomic_icl.stats."), name
