@@ -115,7 +115,8 @@ def test_figures_draw_the_configured_baseline(tmp_path):
     stems = ("fig2_accuracy_DNA", "fig2d_family_means")
     targets = [f"results/figures/{s}.png" for s in stems]
     # only the two figure rules: the tables written above are the workflow's inputs
-    run(tmp_path, "-c1", *targets, "--allowed-rules", "figure_family", "figure_family_means")
+    rules = ("--allowed-rules", "figure_family", "figure_family_means")
+    run(tmp_path, "-c1", *targets, *rules)
     read = {p.stem: pd.read_csv(p, sep="\t") for p in written.glob("*.tsv")}
     for stem in stems:
         drawn = {}
@@ -126,3 +127,8 @@ def test_figures_draw_the_configured_baseline(tmp_path):
             drawn[baseline] = png.read_bytes()
         made = (tmp_path / "results" / "figures" / f"{stem}.png").read_bytes()
         assert made == drawn["oracle"] != drawn["mode"], stem
+    # the captions name the baseline too
+    run(tmp_path, "--report", "report.html", *targets, *rules)
+    html = (tmp_path / "report.html").read_text(errors="replace")
+    assert "oracle (stats.baseline) as a dotted grey line" in html  # the family figure
+    assert "baseline oracle (stats.baseline; dotted" in html  # Fig. 2d
