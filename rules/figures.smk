@@ -38,7 +38,9 @@ FIGURE_RESOURCES = dict(mem_mb=attempt_scaled(1500), runtime=attempt_scaled(10))
 
 
 # One rule per figure kind of the registry; each matches only the stems planned for
-# its kind (a kind with none planned matches nothing).
+# its kind (a kind with none planned matches nothing). A loop of named rules rather than
+# `use rule ... as ... with:` blocks: `use rule` takes a literal rule name (a `name:`
+# in its with-block is ignored in Snakemake 9), so each figure would need a block here.
 for fig in FIGURES.values():
 
     rule:

@@ -28,13 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from genomic_icl.figure_registry import (  # noqa: E402, F401 (families etc.: public here too)
-    FIGURES,
-    comparison_models,
-    families,
-    figure_plan,
-    size_matched_pairs,
-)
+from genomic_icl.figure_registry import FIGURES, families  # noqa: E402
 
 COLUMN_WIDTH = 3.4  # inches, one column of a two-column paper
 FULL_WIDTH = 7.0
