@@ -16,6 +16,7 @@ from pathlib import Path
 
 from genomic_icl import figures as F
 from genomic_icl import stats as S
+from genomic_icl.figure_registry import FIGURES, figure_plan
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -93,12 +94,12 @@ def main() -> None:
 
     if args.stats_only:
         return
-    plan = F.figure_plan(models, {}, SHOTS)
+    plan = figure_plan(models, {}, SHOTS)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as d:
         for stem, entry in plan.items():
             t = time.perf_counter()
-            need = {k: tabs[k] for k in F.KIND_TABLES[entry["kind"]]}
+            need = {k: tabs[k] for k in FIGURES[entry["kind"]].table_names}
             F.draw(
                 stem,
                 entry,

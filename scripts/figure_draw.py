@@ -1,9 +1,10 @@
-"""Snakemake glue: draw one figure of genomic_icl.figures.figure_plan from its tables."""
+"""Snakemake glue: draw one figure of genomic_icl.figure_registry.figure_plan from its
+tables."""
 
 import pandas as pd
 
 from genomic_icl.figures import draw, published_table4
-from genomic_icl.stats import model_metadata
+from genomic_icl.metadata import model_metadata
 from genomic_icl.workflow import logged
 
 with logged(snakemake.log[0]):

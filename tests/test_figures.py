@@ -1,10 +1,18 @@
-"""Every figure renders from a small results set; the plan follows the config's models."""
+"""Every figure renders from a small results set; the plan follows the config's models
+and its baseline; planning imports no plotting library."""
 
 from __future__ import annotations
+
+import inspect
+import re
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 
+from conftest import REPO
+from genomic_icl import figure_registry as R
 from genomic_icl import figures as F
 from genomic_icl import stats as S
 from synthetic import synthetic_scored
@@ -47,7 +55,7 @@ def tables():
 
 
 def test_plan_follows_models():
-    plan = F.figure_plan(MODELS, {}, shots=(1, 4, 16))
+    plan = R.figure_plan(MODELS, {}, shots=(1, 4, 16))
     assert {
         "fig2_accuracy_Qwen3",
         "fig2_accuracy_Evo2",
@@ -67,18 +75,19 @@ def test_plan_follows_models():
     } <= set(plan)
     assert plan["fig4_bitload_comparison"]["models"] == ["qwen-l", "evo2_40b"]
     assert ("qwen-s", "evo2_1b_base") in {tuple(p) for p in plan["fig2c_size_matched"]["pairs"]}
-    ref_only = F.figure_plan(MODELS[-1:], {}, shots=(1,))
+    ref_only = R.figure_plan(MODELS[-1:], {}, shots=(1,))
     assert not any(k.startswith(("fig2", "fig3", "fig4", "fig5")) for k in ref_only)
     assert "paired_differences" not in ref_only
-    chosen = F.figure_plan(MODELS, {"compare": ["qwen-s", "evo2_40b"]}, shots=(1, 4))
+    chosen = R.figure_plan(MODELS, {"compare": ["qwen-s", "evo2_40b"]}, shots=(1, 4))
     assert chosen["fig4_bitload_comparison"]["models"] == ["qwen-s", "evo2_40b"]
 
 
 def test_every_figure_renders(tables, tmp_path):
-    plan = F.figure_plan(MODELS, {}, shots=(1, 4, 16))
+    plan = R.figure_plan(MODELS, {}, shots=(1, 4, 16))
+    assert {e["kind"] for e in plan.values()} == set(R.FIGURES)  # every kind is planned
     meta = S.model_metadata(MODELS)
     for stem, entry in plan.items():
-        need = {k: tables[k] for k in F.KIND_TABLES[entry["kind"]]}
+        need = {k: tables[k] for k in R.FIGURES[entry["kind"]].table_names}
         png, pdf = tmp_path / f"{stem}.png", tmp_path / f"{stem}.pdf"
         F.draw(
             stem,
@@ -133,7 +142,119 @@ def test_accuracy_vs_shots_with_reference(tmp_path):
 
 def test_size_matched_pairs():
     meta = S.model_metadata(MODELS)
-    pairs = F.size_matched_pairs(meta)
+    pairs = R.size_matched_pairs(meta)
     assert pairs == [("qwen-s", "evo2_1b_base"), ("qwen-l", "evo2_40b")]
-    assert F.families(meta) == ["Qwen3", "Evo2"]
+    assert R.families(meta) == ["Qwen3", "Evo2"]
     assert isinstance(pd.DataFrame(pairs), pd.DataFrame)
+
+
+def test_registry_entries_are_complete():
+    """Each entry names a plot function whose parameters take its tables and fixed
+    arguments, a caption file that exists, and a category; its rule is figure_{kind}."""
+    for kind, spec in R.FIGURES.items():
+        plot = F.plot_function(kind)  # raises when a table is no parameter of it
+        assert set(spec.tables) <= set(inspect.signature(plot).parameters), kind
+        assert (REPO / "report" / "figures" / spec.caption).is_file(), spec.caption
+        assert spec.category and spec.rule == f"figure_{kind}"
+    with pytest.raises(ValueError, match="registered twice"):
+        R.figure("accuracy", draw="x", tables=(), caption="x.rst", category="x")
+
+
+def test_draw_names_a_missing_argument(tables, tmp_path):
+    entry = R.figure_plan(MODELS, {}, shots=(1, 4, 16))["fig2c_size_matched"]
+    entry = {k: v for k, v in entry.items() if k != "pairs"}
+    with pytest.raises(ValueError, match=r"pairs_vs_shots\(\) needs pairs"):
+        F.draw("fig2c_size_matched", entry, tables, str(tmp_path / "a.png"), None)
+
+
+ORACLE = {"name": "oracle", "backend": "reference", "checkpoint": "oracle"}
+
+
+def legends(monkeypatch) -> list[list[str]]:
+    """Legend texts of every figure saved while the returned list is in use."""
+    seen: list[list[str]] = []
+    save = F._save
+
+    def record(fig, png, pdf):
+        leg = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+        seen.append([t.get_text() for lg in leg for t in lg.get_texts()])
+        save(fig, png, pdf)
+
+    monkeypatch.setattr(F, "_save", record)
+    return seen
+
+
+@pytest.mark.parametrize("baseline", ["mode", "oracle"])
+def test_figures_draw_the_configured_baseline(tables, tmp_path, monkeypatch, baseline):
+    """stats.baseline is the dotted line of the family figures and of Fig. 2d."""
+    models = MODELS + [ORACLE]
+    acc = tables["accuracy"]
+    oracle = acc[acc["model"] == "mode"].assign(model="oracle", accuracy=0.9)
+    tabs = {**tables, "accuracy": pd.concat([acc, oracle], ignore_index=True)}
+    plan = R.figure_plan(models, {}, shots=(1, 4, 16), baseline=baseline)
+    other = {"mode": "oracle", "oracle": "mode"}[baseline]
+    for stem in ("fig2_accuracy_Qwen3", "fig2d_family_means"):
+        assert plan[stem]["baseline"] == baseline
+    assert plan["fig2_accuracy_Evo2"]["models"] == ["evo2_1b_base", "evo2_40b", baseline]
+    seen = legends(monkeypatch)
+    meta = S.model_metadata(models)
+    for stem in ("fig2_accuracy_Qwen3", "fig2d_family_means"):
+        F.draw(stem, plan[stem], tabs, str(tmp_path / "f.png"), None, meta=meta)
+    family, means = seen
+    assert f"{baseline} (baseline)" in family and not any(other in t for t in family)
+    assert f"{baseline} baseline" in means and f"{other} baseline" not in means
+
+
+def test_figure_plan_defaults_to_mode():
+    assert R.figure_plan(MODELS, {}, shots=(1, 4))["fig2d_family_means"]["baseline"] == "mode"
+
+
+HEAVY = ("matplotlib", "scipy")
+# prints the heavy libraries a Python process has loaded
+LOADED = f"import sys; print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
+
+
+def test_planning_imports_no_plotting_and_no_scipy():
+    """The genomic_icl modules the rule files import, and a plan, load neither
+    matplotlib nor scipy (a fresh interpreter: this one has loaded both)."""
+    modules = sorted(
+        {
+            name
+            for smk in (REPO / "rules").glob("*.smk")
+            for name in re.findall(r"^(?:from|import) (genomic_icl[\w.]*)", smk.read_text(), re.M)
+        }
+    )
+    assert "genomic_icl.figure_registry" in modules
+    code = "\n".join(
+        [
+            *(f"import {name}" for name in modules),
+            "from genomic_icl.figure_registry import figure_plan",
+            f"models = {MODELS!r}",
+            "assert len(figure_plan(models, {}, (1, 4, 16), 'mode')) > 10",
+            LOADED,
+        ]
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+@pytest.mark.slow
+def test_dry_run_of_the_default_config_loads_no_plotting(tmp_path):
+    """snakemake -n on the default config (planning only) imports neither library."""
+    args = ["-n", "--quiet", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path)]
+    args += ["--configfile", str(REPO / "config.yaml")]
+    code = "\n".join(
+        [
+            "import atexit",
+            f"atexit.register(lambda: {LOADED.split('; ', 1)[1]})",
+            "import sys",
+            "from snakemake.cli import main",
+            f"sys.argv = ['snakemake', *{args!r}]",
+            "main()",
+        ]
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-2000:]
+    assert not (tmp_path / "results").exists()

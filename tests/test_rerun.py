@@ -223,3 +223,23 @@ def test_a_change_in_one_stats_module_reruns_the_statistics(wf, edit):
     jobs = plan(wf)
     assert STATS_RULES <= set(jobs), jobs
     aggregates_only(jobs)
+
+
+def figure_jobs_only(jobs: dict) -> None:
+    """Every figure job is planned again and nothing but figures (and `all`)."""
+    assert jobs, "the change reruns nothing"
+    assert {r for r in jobs if r != "all"} <= {r for r in jobs if r.startswith("figure_")}, jobs
+    assert "figure_accuracy" in jobs and "figure_mistakes" in jobs, jobs
+
+
+def test_drawing_code_change_reruns_the_figures_only(wf, edit):
+    # what a plot does changes (genomic_icl.figures, imported only by figure jobs)
+    edit("src/genomic_icl/figures.py", "FULL_WIDTH = 7.0", "FULL_WIDTH = 7.0\n_UNUSED = 1")
+    figure_jobs_only(plan(wf))
+
+
+def test_planning_code_change_reruns_the_figures_only(wf, edit):
+    # what the figure registry does changes, the plan itself staying the same
+    last = last_line(wf, "src/genomic_icl/figure_registry.py")
+    edit("src/genomic_icl/figure_registry.py", last, f"{last}\n\n\n_UNUSED = 1")
+    figure_jobs_only(plan(wf))

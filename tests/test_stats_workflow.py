@@ -8,6 +8,7 @@ import pytest
 
 from conftest import REPO
 from conftest import snakemake as run  # shared helpers of tests/conftest.py
+from genomic_icl import stats as S
 
 pytestmark = pytest.mark.slow
 
@@ -79,3 +80,55 @@ def test_lint_is_clean(workdir):
     out = proc.stdout + proc.stderr
     for smk in ("rules/stats.smk", "rules/figures.smk"):
         assert f"Lints for snakefile {smk}" not in out.replace(str(REPO) + "/", "")
+
+
+def test_figures_draw_the_configured_baseline(tmp_path):
+    """With stats.baseline: oracle the family figure and Fig. 2d of the workflow are
+    the ones drawn with oracle as the baseline, not with mode (figure jobs only, on
+    tables written here)."""
+    from conftest import TINY_PRETRAIN, small_config, write_config
+    from genomic_icl import figures as F
+    from genomic_icl.figure_registry import figure_plan
+
+    config = small_config(stats={"baseline": "oracle"}, pretrain={"tiny": TINY_PRETRAIN})
+    config["models"].append(
+        {
+            "name": "dna",
+            "backend": "hf",
+            "checkpoint": "pretrained:tiny",
+            "encoding": "genomic",
+            "family": "DNA",
+            "params": 1000,
+        }
+    )
+    write_config(tmp_path, config)
+    models = [m["name"] for m in config["models"]]
+    scored = S.synthetic_scored(
+        models=models, shots=(1, 4), trials=2, functions=config["functions"], seed=1
+    )
+    meta = S.model_metadata(config["models"])
+    tables = S.compute_all(scored, meta, replicates=50, trials=2)
+    written = tmp_path / "results" / "tables"
+    written.mkdir(parents=True)
+    for name in ("accuracy", "family_means"):
+        tables[name].to_csv(written / f"{name}.tsv", sep="\t", index=False)
+    stems = ("fig2_accuracy_DNA", "fig2d_family_means")
+    targets = [f"results/figures/{s}.png" for s in stems]
+    # only the two figure rules: the tables written above are the workflow's inputs
+    rules = ("--allowed-rules", "figure_family", "figure_family_means")
+    run(tmp_path, "-c1", *targets, *rules)
+    read = {p.stem: pd.read_csv(p, sep="\t") for p in written.glob("*.tsv")}
+    for stem in stems:
+        drawn = {}
+        for baseline in ("oracle", "mode"):
+            entry = figure_plan(config["models"], {}, (1, 4), baseline)[stem]
+            png = tmp_path / f"{baseline}.png"
+            F.draw(stem, entry, read, str(png), None, meta=meta, n_functions=4, trials=2)
+            drawn[baseline] = png.read_bytes()
+        made = (tmp_path / "results" / "figures" / f"{stem}.png").read_bytes()
+        assert made == drawn["oracle"] != drawn["mode"], stem
+    # the captions name the baseline too
+    run(tmp_path, "--report", "report.html", *targets, *rules)
+    html = (tmp_path / "report.html").read_text(errors="replace")
+    assert "oracle (stats.baseline) as a dotted grey line" in html  # the family figure
+    assert "baseline oracle (stats.baseline; dotted" in html  # Fig. 2d

@@ -1,4 +1,8 @@
-"""Every figure of the pipeline (docs/protocol.md §7 analogues and the extra analyses).
+"""Drawing every figure of the pipeline (docs/protocol.md §7 analogues and the extra
+analyses): the plot functions and :func:`draw`, which draws one planned figure with the
+plot function its entry in :mod:`genomic_icl.figure_registry` names. Which figures a
+config gets is planned there, without matplotlib; only the figure jobs import this
+module.
 
 Style: one paper column (3.4 in wide; 7.0 in for full-width figures), greyscale
 readable (each series has its own marker and line style besides its grey level),
@@ -10,10 +14,12 @@ accuracy TSV) and write files; they return nothing.
 
 from __future__ import annotations
 
+import inspect
 import math
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -21,6 +27,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from genomic_icl.figure_registry import FIGURES, families  # noqa: E402
 
 COLUMN_WIDTH = 3.4  # inches, one column of a two-column paper
 FULL_WIDTH = 7.0
@@ -274,47 +282,6 @@ def _meta_frame(meta: pd.DataFrame | None, models: Sequence[str]) -> pd.DataFram
             {"model": list(models), "family": None, "params": np.nan, "reference": False}
         )
     return meta
-
-
-def families(meta: pd.DataFrame) -> list[str]:
-    """Families of non-reference models, in config order."""
-    m = meta[~meta["reference"].astype(bool) & meta["family"].notna()]
-    return list(pd.unique(m["family"]))
-
-
-def size_matched_pairs(meta: pd.DataFrame) -> list[tuple[str, str]]:
-    """Pairs across the first two families matched by size: each model of the family
-    with fewer sized models is paired with the nearest model (log params) of the
-    other (paper Fig. 2c)."""
-    fams = families(meta)
-    if len(fams) < 2:
-        return []
-    sized = meta[meta["params"].notna() & ~meta["reference"].astype(bool)]
-    a, b = (sized[sized["family"] == f] for f in fams[:2])
-    if a.empty or b.empty:
-        return []
-    if len(a) > len(b):
-        a, b = b, a
-    pairs = []
-    for r in a.itertuples():
-        j = np.argmin(np.abs(np.log(b["params"].to_numpy(float)) - np.log(r.params)))
-        pairs.append((b["model"].iloc[j], r.model))
-    return pairs
-
-
-def comparison_models(meta: pd.DataFrame) -> list[str]:
-    """The largest model of each of the first two families (paper Fig. 4: Qwen3-14B vs
-    Evo2-40B); with one family, its two largest models."""
-    fams = families(meta)
-    sized = meta[~meta["reference"].astype(bool)].copy()
-    sized["params"] = sized["params"].fillna(0)
-    if len(fams) >= 2:
-        return [
-            sized[sized["family"] == f].sort_values("params")["model"].iloc[-1] for f in fams[:2]
-        ]
-    if len(sized) >= 2:
-        return list(sized.sort_values("params")["model"].iloc[-2:][::-1])
-    return []
 
 
 def _with_trials(text: str, trials: int | None) -> str:
@@ -624,12 +591,16 @@ def loglinear_fits(
     pdf: str,
     n_functions: int | None = None,
     clustered: pd.DataFrame | None = None,
+    models: Sequence[str] | None = None,
 ) -> None:
     """(a) accuracy vs log2 n with each model's fitted line a0 + a1 log2 n; (b, c) a0
     and a1 (+-SE) against parameters per family, when sizes are known (paper Fig. 5).
     The legend gives the one-sided p of a1 > 0 from the paper's fit over the k shot
     counts (df = k-2) and, with ``clustered`` (clustered_fits.tsv), from the
-    trial-level regression with SEs clustered by function (df = functions - 1)."""
+    trial-level regression with SEs clustered by function (df = functions - 1).
+    ``models``: the fits shown (default: every row of ``fits``)."""
+    if models:
+        fits = fits[fits["model"].isin(models)]
     models = list(fits["model"])
     trial_p = (
         dict(zip(clustered["model"], clustered["p_value"], strict=True))
@@ -919,110 +890,31 @@ def task_comparison(
 
 
 # ---------------------------------------------------------------------------
-# which figures a config gets, and drawing one from the result tables
+# drawing one planned figure (the registry is genomic_icl.figure_registry)
 # ---------------------------------------------------------------------------
 
-# figure kind -> the tables (results/tables/{name}.tsv) it reads
-KIND_TABLES: dict[str, tuple[str, ...]] = {
-    "accuracy": ("accuracy",),
-    "family": ("accuracy",),
-    "pairs": ("accuracy",),
-    "family_means": ("accuracy", "family_means"),
-    "params": ("accuracy", "scaling"),
-    "bitload_compare": ("bitload",),
-    "fits": ("accuracy", "fits", "clustered_fits"),
-    "mistakes": ("mistakes",),
-    "breakdown_bitload": ("bitload",),
-    "breakdown_diversity": ("target_diversity",),
-    "diversity_zero": ("diversity_zero",),
-    "task_heatmap": ("per_task",),
-    "paired": ("paired",),
-    "task_comparison": ("per_task",),
-}
 
-
-def safe_name(text: str) -> str:
-    """A file-name-safe form of a family name."""
-    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in str(text))
-
-
-def figure_plan(
-    models: Sequence[dict], figures_cfg: dict | None = None, shots: Sequence[int] = (1,)
-) -> dict[str, dict]:
-    """The figures a config gets: ``{file stem: {"kind", "models", ...}}``. A figure
-    appears only when the config holds the models it needs (e.g. Fig. 2c needs two
-    families with sizes, Fig. 3 a family with two sized models)."""
-    from genomic_icl.stats import model_metadata
-
-    cfg = figures_cfg or {}
-    meta = model_metadata(models)
-    names = list(meta["model"])
-    ref = list(meta[meta["reference"]]["model"])
-    nonref = [m for m in names if m not in ref]
-    baseline = cfg.get("baseline", "mode")
-    plan: dict[str, dict] = {"accuracy_vs_shots": {"kind": "accuracy", "models": names}}
-    fams = families(meta)
-    for fam in fams:
-        ms = list(meta[meta["family"] == fam]["model"])
-        plan[f"fig2_accuracy_{safe_name(fam)}"] = {
-            "kind": "family",
-            "family": fam,
-            "models": ms + [b for b in [baseline] if b in ref],
-        }
-    pairs = [tuple(p) for p in cfg.get("pairs", [])] or size_matched_pairs(meta)
-    pairs = [p for p in pairs if all(m in names for m in p)]
-    if pairs:
-        plan["fig2c_size_matched"] = {
-            "kind": "pairs",
-            "pairs": [list(p) for p in pairs],
-            "models": [m for p in pairs for m in p],
-        }
-    if fams:
-        plan["fig2d_family_means"] = {
-            "kind": "family_means",
-            "models": nonref + ref,
-            "baseline": baseline,
-        }
-    sized = meta[~meta["reference"] & meta["params"].notna() & meta["family"].notna()]
-    if (sized.groupby("family").size() >= 2).any():
-        plan["fig3_accuracy_vs_params"] = {"kind": "params", "models": list(sized["model"])}
-    compare = [m for m in cfg.get("compare", []) if m in names] or comparison_models(meta)
-    if len(compare) >= 2:
-        plan["fig4_bitload_comparison"] = {"kind": "bitload_compare", "models": compare}
-        plan["task_comparison"] = {"kind": "task_comparison", "models": compare[:2]}
-    if len(set(shots)) >= 2:
-        plan["fig5_loglinear_fits"] = {"kind": "fits", "models": names}
-    mistakes_models = [m for m in cfg.get("mistakes_models", []) if m in names] or names
-    plan["fig6_understandable_mistakes"] = {"kind": "mistakes", "models": mistakes_models}
-    groups = [(fam, list(meta[meta["family"] == fam]["model"])) for fam in fams]
-    if ref:
-        groups.append(("reference", ref))
-    for fam, ms in groups:
-        plan[f"fig7-10_bitload_{safe_name(fam)}"] = {
-            "kind": "breakdown_bitload",
-            "models": ms,
-            "family": fam,
-        }
-        plan[f"fig7-10_diversity_{safe_name(fam)}"] = {
-            "kind": "breakdown_diversity",
-            "models": ms,
-            "family": fam,
-        }
-    plan["fig11_diversity_zero"] = {"kind": "diversity_zero", "models": names}
-    plan["task_heatmap"] = {"kind": "task_heatmap", "models": nonref + ref}
-    if len(names) >= 2:
-        plan["paired_differences"] = {
-            "kind": "paired",
-            "models": names,
-            "pairs": [list(p) for p in pairs],
-        }
-    return plan
+def plot_function(kind: str) -> Callable[..., None]:
+    """The plot function of a registered figure kind, checked against its entry: every
+    table and fixed keyword argument of the entry must be a parameter of it."""
+    spec = FIGURES[kind]
+    plot = globals().get(spec.draw)
+    if not callable(plot):
+        raise ValueError(f"figure kind {kind!r}: genomic_icl.figures has no function {spec.draw!r}")
+    params = inspect.signature(plot).parameters
+    unknown = [p for p in [*spec.tables, *spec.kwargs] if p not in params]
+    if unknown:
+        raise ValueError(
+            f"figure kind {kind!r}: {spec.draw}() has no parameter {', '.join(unknown)} "
+            "(the entry's tables map a parameter to a table name)"
+        )
+    return plot
 
 
 def draw(
     stem: str,
     entry: dict,
-    tables: dict[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame],
     png: str,
     pdf: str,
     meta: pd.DataFrame | None = None,
@@ -1031,105 +923,43 @@ def draw(
     n_functions: int | None = None,
     trials: int | None = None,
 ) -> None:
-    """Draw one figure of :func:`figure_plan` from the result tables it needs
-    (``tables[name]`` for the names in ``KIND_TABLES[entry["kind"]]``)."""
+    """Draw the figure ``stem`` of :func:`~genomic_icl.figure_registry.figure_plan`
+    from the result tables (``tables[name]``, at least those its kind reads) with the
+    plot function its registry entry names. Each parameter the plot function has is
+    filled, later sources winning, from: this call's context (``png``, ``pdf``,
+    ``meta``, ``reference``, ``reference_map``, ``n_functions``, ``trials``), the plan
+    entry's keys, the entry's fixed ``kwargs``, and the tables it reads (a table
+    missing from ``tables`` is left to the parameter's default)."""
     kind = entry["kind"]
-    models = entry.get("models")
-    meta = _meta_frame(meta, models or [])
-    t = tables
-    if kind == "accuracy":
-        accuracy_vs_shots(
-            t["accuracy"],
-            png,
-            pdf,
-            reference=reference,
-            models=models,
-            reference_map=reference_map,
-            n_functions=n_functions,
-            title="Accuracy vs demonstrations",
+    if kind not in FIGURES:
+        raise ValueError(f"figure {stem!r}: unknown figure kind {kind!r}")
+    spec = FIGURES[kind]
+    plot = plot_function(kind)
+    available: dict[str, Any] = {
+        "png": png,
+        "pdf": pdf,
+        "meta": _meta_frame(meta, entry.get("models") or []),
+        "reference": reference,
+        "reference_map": reference_map,
+        "n_functions": n_functions,
+        "trials": trials,
+        **{k: v for k, v in entry.items() if k != "kind"},
+        **spec.kwargs,
+        **{param: tables[name] for param, name in spec.tables.items() if name in tables},
+    }
+    params = inspect.signature(plot).parameters
+    missing = [
+        name
+        for name, p in params.items()
+        if p.default is inspect.Parameter.empty and name not in available
+    ]
+    if missing:
+        raise ValueError(
+            f"figure {stem!r}: {spec.draw}() needs {', '.join(missing)}, which neither the "
+            f"tables of kind {kind!r} ({', '.join(spec.table_names)}), its plan entry nor "
+            "the job context provide"
         )
-    elif kind == "family":
-        accuracy_vs_shots(
-            t["accuracy"],
-            png,
-            pdf,
-            reference=reference,
-            models=models,
-            reference_map=reference_map,
-            n_functions=n_functions,
-            baseline=entry.get("baseline", "mode"),
-            title=f"{entry['family']}: accuracy vs demonstrations",
-        )
-    elif kind == "pairs":
-        pairs_vs_shots(t["accuracy"], entry["pairs"], png, pdf, n_functions)
-    elif kind == "family_means":
-        family_means(
-            t["accuracy"],
-            meta,
-            png,
-            pdf,
-            entry.get("baseline", "mode"),
-            n_functions,
-            means=t.get("family_means"),
-        )
-    elif kind == "params":
-        accuracy_vs_params(
-            t["accuracy"], meta, png, pdf, scaling=t.get("scaling"), n_functions=n_functions
-        )
-    elif kind == "bitload_compare":
-        breakdown_comparison(t["bitload"], "bit_load", models, png, pdf, trials=trials)
-    elif kind == "fits":
-        fits = t["fits"]
-        fits = fits[fits["model"].isin(models)] if models else fits
-        loglinear_fits(
-            t["accuracy"], fits, meta, png, pdf, n_functions, clustered=t.get("clustered_fits")
-        )
-    elif kind == "mistakes":
-        mistakes_vs_shots(t["mistakes"], png, pdf, models, trials)
-    elif kind == "breakdown_bitload":
-        breakdown_heatmaps(
-            t["bitload"],
-            "bit_load",
-            models,
-            png,
-            pdf,
-            title=f"{entry.get('family', '')}: accuracy by BitLoad and n",
-            trials=trials,
-        )
-    elif kind == "breakdown_diversity":
-        breakdown_heatmaps(
-            t["target_diversity"],
-            "target_diversity",
-            models,
-            png,
-            pdf,
-            title=f"{entry.get('family', '')}: accuracy by target BitDiversity and n",
-            trials=trials,
-        )
-    elif kind == "diversity_zero":
-        diversity_zero(t["diversity_zero"], png, pdf, models, trials)
-    elif kind == "task_heatmap":
-        task_heatmap(t["per_task"], png, pdf, models=models)
-    elif kind == "task_comparison":
-        task_comparison(t["per_task"], models, png, pdf)
-    elif kind == "paired":
-        paired_differences(t["paired"], png, pdf, entry.get("pairs"), trials)
-    else:
-        raise ValueError(f"unknown figure kind {kind!r}")
-
-
-def figure_inputs(kind: str, tables_dir: str = "results/tables") -> dict[str, str]:
-    """The table paths a figure kind reads, keyed by table name (workflow input)."""
-    return {name: f"{tables_dir}/{name}.tsv" for name in KIND_TABLES[kind]}
-
-
-def plan_choices(plan: dict[str, dict], prefix: str) -> str:
-    """A wildcard regex of the planned stems' suffixes after ``prefix`` (never matches
-    when none is planned)."""
-    import re
-
-    vals = [s[len(prefix) :] for s in plan if s.startswith(prefix)]
-    return "|".join(re.escape(v) for v in vals) or "$^"
+    plot(**{name: value for name, value in available.items() if name in params})
 
 
 def pretrain_loss(

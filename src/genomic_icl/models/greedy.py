@@ -241,4 +241,3 @@ def greedy_stepwise(
                     tokens[r] = tokens[r][: i + 1]
                     break
     return tokens, logprob.cpu().numpy()
-

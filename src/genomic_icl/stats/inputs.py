@@ -1,30 +1,14 @@
 """What the statistics read besides scored results: model metadata from the config's
-model entries, the published Table 4, and an external accuracy table."""
+model entries (:func:`genomic_icl.metadata.model_metadata`, shared with planning and
+figures), the published Table 4, and an external accuracy table."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
-import numpy as np
 import pandas as pd
 
+from genomic_icl.metadata import model_metadata
 
-def model_metadata(models: Sequence[Mapping]) -> pd.DataFrame:
-    """Config model entries -> DataFrame ``model, family, params, reference``.
-
-    Reference learners (backend ``reference``) get family ``reference``."""
-    rows = []
-    for m in models:
-        ref = m.get("backend") == "reference"
-        rows.append(
-            {
-                "model": m["name"],
-                "family": "reference" if ref else m.get("family"),
-                "params": float(m["params"]) if m.get("params") is not None else np.nan,
-                "reference": ref,
-            }
-        )
-    return pd.DataFrame(rows, columns=["model", "family", "params", "reference"])
+__all__ = ["load_table4", "model_metadata", "read_accuracy_tsv"]
 
 
 def load_table4() -> pd.DataFrame:

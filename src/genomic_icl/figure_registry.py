@@ -1,0 +1,450 @@
+"""The figure registry and the plan: which figures a config gets (no plotting here).
+
+One registry entry per figure kind (:func:`figure` on a planning function) holds all
+the workflow needs to know about the figure: the tables it reads, the plot function
+of :mod:`genomic_icl.figures` that draws it, its report caption and category, and
+which files a config gets (the decorated function). ``rules/figures.smk`` makes one
+rule per entry (``figure_{kind}``), :func:`figure_plan` calls the planning
+functions, and :func:`genomic_icl.figures.draw` calls the plot function.
+
+The workflow imports this module at planning, so it stays light: pandas and numpy,
+never matplotlib or scipy (``tests/test_figures.py`` checks).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from genomic_icl.metadata import model_metadata
+
+Plan = dict[str, dict[str, Any]]  # file stem -> entry (kind, models and what the kind needs)
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure kind of the registry.
+
+    - ``draw``: name of the plot function in :mod:`genomic_icl.figures`. It is called
+      with keyword arguments, each parameter it names filled from (later wins): the
+      job's context (``png``, ``pdf``, ``meta``, ``reference``, ``reference_map``,
+      ``n_functions``, ``trials``), the plan entry's keys (``models``, ``title``, ...),
+      ``kwargs``, and the tables.
+    - ``tables``: plot parameter -> table name (``results/tables/{name}.tsv``).
+    - ``caption``: file in ``report/figures/``; ``category``: the report's section.
+    - ``plan``: config -> ``{file stem: entry}``, empty when the config lacks the
+      models the figure needs.
+    """
+
+    kind: str
+    draw: str
+    tables: Mapping[str, str]
+    caption: str
+    category: str
+    plan: Callable[[PlanContext], Plan]
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def rule(self) -> str:
+        """The workflow rule that draws this kind."""
+        return f"figure_{self.kind}"
+
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        """The tables this kind reads, each once, in order."""
+        return tuple(dict.fromkeys(self.tables.values()))
+
+
+FIGURES: dict[str, FigureSpec] = {}
+
+
+def figure(
+    kind: str,
+    *,
+    draw: str,
+    tables: Sequence[str] | Mapping[str, str],
+    caption: str,
+    category: str,
+    **kwargs: Any,
+) -> Callable[[Callable[[PlanContext], Plan]], Callable[[PlanContext], Plan]]:
+    """Register the decorated planning function as figure kind ``kind``.
+
+    ``tables``: table names, passed to the plot function under the same names, or a
+    mapping plot parameter -> table name. ``kwargs``: fixed keyword arguments of the
+    plot function (e.g. ``by="bit_load"``)."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", kind):
+        raise ValueError(f"figure kind {kind!r}: use lower-case letters, digits and _")
+    if kind in FIGURES:
+        raise ValueError(f"figure kind {kind!r} is registered twice")
+    table_map = dict(tables) if isinstance(tables, Mapping) else {t: t for t in tables}
+
+    def register(plan: Callable[[PlanContext], Plan]) -> Callable[[PlanContext], Plan]:
+        FIGURES[kind] = FigureSpec(kind, draw, table_map, caption, category, plan, kwargs)
+        return plan
+
+    return register
+
+
+# ---------------------------------------------------------------------------
+# what planning knows about the config's models
+# ---------------------------------------------------------------------------
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe form of a family name."""
+    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in str(text))
+
+
+def families(meta: pd.DataFrame) -> list[str]:
+    """Families of non-reference models, in config order."""
+    m = meta[~meta["reference"].astype(bool) & meta["family"].notna()]
+    return list(pd.unique(m["family"]))
+
+
+def size_matched_pairs(meta: pd.DataFrame) -> list[tuple[str, str]]:
+    """Pairs across the first two families matched by size: each model of the family
+    with fewer sized models is paired with the nearest model (log params) of the
+    other (paper Fig. 2c)."""
+    fams = families(meta)
+    if len(fams) < 2:
+        return []
+    sized = meta[meta["params"].notna() & ~meta["reference"].astype(bool)]
+    a, b = (sized[sized["family"] == f] for f in fams[:2])
+    if a.empty or b.empty:
+        return []
+    if len(a) > len(b):
+        a, b = b, a
+    pairs = []
+    for r in a.itertuples():
+        j = np.argmin(np.abs(np.log(b["params"].to_numpy(float)) - np.log(r.params)))
+        pairs.append((b["model"].iloc[j], r.model))
+    return pairs
+
+
+def comparison_models(meta: pd.DataFrame) -> list[str]:
+    """The largest model of each of the first two families (paper Fig. 4: Qwen3-14B vs
+    Evo2-40B); with one family, its two largest models."""
+    fams = families(meta)
+    sized = meta[~meta["reference"].astype(bool)].copy()
+    sized["params"] = sized["params"].fillna(0)
+    if len(fams) >= 2:
+        return [
+            sized[sized["family"] == f].sort_values("params")["model"].iloc[-1] for f in fams[:2]
+        ]
+    if len(sized) >= 2:
+        return list(sized.sort_values("params")["model"].iloc[-2:][::-1])
+    return []
+
+
+class PlanContext:
+    """The config as the planning functions see it: the model entries, the
+    ``figures:`` section, the shot counts and the baseline (``stats.baseline``)."""
+
+    def __init__(
+        self,
+        models: Sequence[Mapping],
+        figures_cfg: Mapping | None = None,
+        shots: Sequence[int] = (1,),
+        baseline: str = "mode",
+    ) -> None:
+        self.models = list(models)
+        self.cfg = dict(figures_cfg or {})
+        self.shots = list(shots)
+        self.baseline = baseline
+
+    @cached_property
+    def meta(self) -> pd.DataFrame:
+        """:func:`genomic_icl.metadata.model_metadata` of the models."""
+        return model_metadata(self.models)
+
+    @cached_property
+    def names(self) -> list[str]:
+        """Every model, in config order."""
+        return list(self.meta["model"])
+
+    @cached_property
+    def reference(self) -> list[str]:
+        """The reference learners."""
+        return list(self.meta[self.meta["reference"]]["model"])
+
+    @cached_property
+    def nonreference(self) -> list[str]:
+        """The models that are not reference learners."""
+        return [m for m in self.names if m not in self.reference]
+
+    @cached_property
+    def families(self) -> list[str]:
+        """Families of non-reference models, in config order."""
+        return families(self.meta)
+
+    def family_models(self, family: str) -> list[str]:
+        """The models of ``family``."""
+        return list(self.meta[self.meta["family"] == family]["model"])
+
+    @cached_property
+    def pairs(self) -> list[tuple[str, ...]]:
+        """``figures.pairs``, else size-matched pairs, of models the config holds."""
+        pairs = [tuple(p) for p in self.cfg.get("pairs", [])] or size_matched_pairs(self.meta)
+        return [p for p in pairs if all(m in self.names for m in p)]
+
+    @cached_property
+    def compare(self) -> list[str]:
+        """``figures.compare``, else the largest model of each of two families."""
+        chosen = [m for m in self.cfg.get("compare", []) if m in self.names]
+        return chosen or comparison_models(self.meta)
+
+    @cached_property
+    def groups(self) -> list[tuple[str, list[str]]]:
+        """(family, its models) per family, then ("reference", the reference learners)."""
+        groups = [(fam, self.family_models(fam)) for fam in self.families]
+        if self.reference:
+            groups.append(("reference", self.reference))
+        return groups
+
+
+# ---------------------------------------------------------------------------
+# the registry: one entry per figure kind (docs/extending.md, "Add a figure")
+# ---------------------------------------------------------------------------
+
+
+@figure(
+    "accuracy",
+    draw="accuracy_vs_shots",
+    tables=("accuracy",),
+    caption="accuracy_vs_shots.rst",
+    category="Accuracy",
+)
+def _plan_accuracy(c: PlanContext) -> Plan:
+    return {"accuracy_vs_shots": {"models": c.names, "title": "Accuracy vs demonstrations"}}
+
+
+@figure(
+    "family",
+    draw="accuracy_vs_shots",
+    tables=("accuracy",),
+    caption="fig2_family.rst",
+    category="Accuracy",
+)
+def _plan_family(c: PlanContext) -> Plan:
+    plan = {}
+    for fam in c.families:
+        ms = c.family_models(fam)
+        entry: dict[str, Any] = {"family": fam, "models": ms}
+        if c.baseline in c.names:  # drawn as a dotted line, not as one of the family
+            entry["models"] = ms + [b for b in [c.baseline] if b not in ms]
+            entry["baseline"] = c.baseline
+        entry["title"] = f"{fam}: accuracy vs demonstrations"
+        plan[f"fig2_accuracy_{safe_name(fam)}"] = entry
+    return plan
+
+
+@figure(
+    "pairs",
+    draw="pairs_vs_shots",
+    tables=("accuracy",),
+    caption="fig2c_size_matched.rst",
+    category="Accuracy",
+)
+def _plan_pairs(c: PlanContext) -> Plan:
+    if not c.pairs:
+        return {}
+    return {
+        "fig2c_size_matched": {
+            "pairs": [list(p) for p in c.pairs],
+            "models": [m for p in c.pairs for m in p],
+        }
+    }
+
+
+@figure(
+    "family_means",
+    draw="family_means",
+    tables={"accuracy": "accuracy", "means": "family_means"},
+    caption="fig2d_family_means.rst",
+    category="Accuracy",
+)
+def _plan_family_means(c: PlanContext) -> Plan:
+    if not c.families:
+        return {}
+    models = c.nonreference + c.reference
+    return {"fig2d_family_means": {"models": models, "baseline": c.baseline}}
+
+
+@figure(
+    "params",
+    draw="accuracy_vs_params",
+    tables=("accuracy", "scaling"),
+    caption="fig3_accuracy_vs_params.rst",
+    category="Scaling",
+)
+def _plan_params(c: PlanContext) -> Plan:
+    m = c.meta
+    sized = m[~m["reference"] & m["params"].notna() & m["family"].notna()]
+    if not (sized.groupby("family").size() >= 2).any():
+        return {}
+    return {"fig3_accuracy_vs_params": {"models": list(sized["model"])}}
+
+
+@figure(
+    "bitload_comparison",
+    draw="breakdown_comparison",
+    tables={"breakdown": "bitload"},
+    caption="fig4_bitload_comparison.rst",
+    category="Breakdowns",
+    by="bit_load",
+)
+def _plan_bitload_comparison(c: PlanContext) -> Plan:
+    return {"fig4_bitload_comparison": {"models": c.compare}} if len(c.compare) >= 2 else {}
+
+
+@figure(
+    "task_comparison",
+    draw="task_comparison",
+    tables=("per_task",),
+    caption="task_comparison.rst",
+    category="Comparisons",
+)
+def _plan_task_comparison(c: PlanContext) -> Plan:
+    return {"task_comparison": {"models": c.compare[:2]}} if len(c.compare) >= 2 else {}
+
+
+@figure(
+    "fits",
+    draw="loglinear_fits",
+    tables={"accuracy": "accuracy", "fits": "fits", "clustered": "clustered_fits"},
+    caption="fig5_loglinear_fits.rst",
+    category="Scaling",
+)
+def _plan_fits(c: PlanContext) -> Plan:
+    return {"fig5_loglinear_fits": {"models": c.names}} if len(set(c.shots)) >= 2 else {}
+
+
+@figure(
+    "mistakes",
+    draw="mistakes_vs_shots",
+    tables=("mistakes",),
+    caption="fig6_understandable_mistakes.rst",
+    category="Errors",
+)
+def _plan_mistakes(c: PlanContext) -> Plan:
+    models = [m for m in c.cfg.get("mistakes_models", []) if m in c.names] or c.names
+    return {"fig6_understandable_mistakes": {"models": models}}
+
+
+@figure(
+    "breakdown_bitload",
+    draw="breakdown_heatmaps",
+    tables={"breakdown": "bitload"},
+    caption="fig7_10_breakdown.rst",
+    category="Breakdowns",
+    by="bit_load",
+)
+def _plan_breakdown_bitload(c: PlanContext) -> Plan:
+    return {
+        f"fig7-10_bitload_{safe_name(fam)}": {
+            "models": ms,
+            "family": fam,
+            "title": f"{fam}: accuracy by BitLoad and n",
+        }
+        for fam, ms in c.groups
+    }
+
+
+@figure(
+    "breakdown_diversity",
+    draw="breakdown_heatmaps",
+    tables={"breakdown": "target_diversity"},
+    caption="fig7_10_breakdown.rst",
+    category="Breakdowns",
+    by="target_diversity",
+)
+def _plan_breakdown_diversity(c: PlanContext) -> Plan:
+    return {
+        f"fig7-10_diversity_{safe_name(fam)}": {
+            "models": ms,
+            "family": fam,
+            "title": f"{fam}: accuracy by target BitDiversity and n",
+        }
+        for fam, ms in c.groups
+    }
+
+
+@figure(
+    "diversity_zero",
+    draw="diversity_zero",
+    tables={"div0": "diversity_zero"},
+    caption="fig11_diversity_zero.rst",
+    category="Errors",
+)
+def _plan_diversity_zero(c: PlanContext) -> Plan:
+    return {"fig11_diversity_zero": {"models": c.names}}
+
+
+@figure(
+    "task_heatmap",
+    draw="task_heatmap",
+    tables=("per_task",),
+    caption="task_heatmap.rst",
+    category="Breakdowns",
+)
+def _plan_task_heatmap(c: PlanContext) -> Plan:
+    return {"task_heatmap": {"models": c.nonreference + c.reference}}
+
+
+@figure(
+    "paired",
+    draw="paired_differences",
+    tables=("paired",),
+    caption="paired_differences.rst",
+    category="Comparisons",
+)
+def _plan_paired(c: PlanContext) -> Plan:
+    if len(c.names) < 2:
+        return {}
+    return {"paired_differences": {"models": c.names, "pairs": [list(p) for p in c.pairs]}}
+
+
+# ---------------------------------------------------------------------------
+# the plan and what the rules need from it
+# ---------------------------------------------------------------------------
+
+
+def figure_plan(
+    models: Sequence[Mapping],
+    figures_cfg: Mapping | None = None,
+    shots: Sequence[int] = (1,),
+    baseline: str = "mode",
+) -> dict[str, dict]:
+    """The figures a config gets: ``{file stem: {"kind", "models", ...}}``, from every
+    entry of :data:`FIGURES`. A figure appears only when the config holds the models
+    it needs (e.g. Fig. 2c needs two families with sizes, Fig. 3 a family with two
+    sized models). ``baseline`` (the config's ``stats.baseline``) is the dotted line
+    of the family figures and of Fig. 2d."""
+    context = PlanContext(models, figures_cfg, shots, baseline)
+    plan: dict[str, dict] = {}
+    for kind, spec in FIGURES.items():
+        for stem, entry in spec.plan(context).items():
+            if stem in plan:
+                raise ValueError(
+                    f"figure {stem!r} is planned by both {plan[stem]['kind']!r} and {kind!r}"
+                )
+            plan[stem] = {"kind": kind, **entry}
+    return plan
+
+
+def figure_inputs(kind: str, tables_dir: str = "results/tables") -> dict[str, str]:
+    """The table paths a figure kind reads, keyed by table name (workflow input)."""
+    return {name: f"{tables_dir}/{name}.tsv" for name in FIGURES[kind].table_names}
+
+
+def stem_choices(plan: Mapping[str, Mapping], kind: str) -> str:
+    """A wildcard regex of the planned stems of ``kind`` (never matches when none is
+    planned), so that each figure file has exactly one rule."""
+    stems = [stem for stem, entry in plan.items() if entry["kind"] == kind]
+    return "|".join(re.escape(s) for s in stems) or "$^"
