@@ -2,7 +2,7 @@
 # Flow: prompts -> predictions per model -> scored results -> tables -> figures/report.
 from snakemake.utils import min_version
 
-min_version("9.0")
+min_version("9.14.5")
 
 
 configfile: "config.yaml"
@@ -10,6 +10,16 @@ configfile: "config.yaml"
 
 include: "rules/common.smk"
 include: "rules/deploy.smk"
+
+
+# Global directives: the report's front page, and the image of every rule that has
+# none of its own (--sdm apptainer; inference rules name their model's image).
+report: "report/workflow.rst"
+
+
+container: step_container("cpu")
+
+
 include: "rules/pretrain.smk"
 include: "rules/prompts.smk"
 include: "rules/inference.smk"

@@ -176,7 +176,3 @@ def predict_code(model):
         BACKENDS,
         package_dir=pkg if os.path.isdir(pkg) else None,
     )
-
-
-# Every rule without an image of its own runs in the CPU image (--sdm apptainer).
-container: step_container("cpu")

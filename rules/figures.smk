@@ -13,10 +13,6 @@ from genomic_icl.figure_registry import (
     stem_choices,
 )
 
-
-report: "../report/workflow.rst"
-
-
 FIGURE_PLAN = figure_plan(
     config["models"], config["figures"], SHOTS, config["stats"]["baseline"]
 )
