@@ -60,7 +60,10 @@ torch.set_num_threads(1)
 GEN = Encoding("genomic", "ACGT")
 FUNCS = ["identity", "rotl1", "majority", "flip_bits>reverse_bits", "meta_constant", "parity_fill"]
 #: the Snakemake job environment that installs the CPU stand-ins (sitecustomize.py)
-CPU_ENV = {"PYTHONPATH": str(SUPPORT), "GENOMIC_ICL_VORTEX_CPU": "1"}
+CPU_ENV = {
+    "PYTHONPATH": os.pathsep.join(filter(None, [str(SUPPORT), os.environ.get("PYTHONPATH")])),
+    "GENOMIC_ICL_VORTEX_CPU": "1",
+}
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import pytest
 from conftest import REPO
 from conftest import snakemake as run  # shared helpers of tests/conftest.py
 from genomic_icl import stats as S
+from synthetic import synthetic_scored
 
 pytestmark = pytest.mark.slow
 
@@ -103,7 +104,7 @@ def test_figures_draw_the_configured_baseline(tmp_path):
     )
     write_config(tmp_path, config)
     models = [m["name"] for m in config["models"]]
-    scored = S.synthetic_scored(
+    scored = synthetic_scored(
         models=models, shots=(1, 4), trials=2, functions=config["functions"], seed=1
     )
     meta = S.model_metadata(config["models"])
