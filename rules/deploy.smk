@@ -103,6 +103,28 @@ def inference_gpu_resources():
     return {"gpu": lambda w: model_gpus(w.model)}
 
 
+def default_resource(name):
+    """A default resource of the profile or command line (None if unset), under
+    Snakemake's older (``.parsed``, 9.14) and newer (a mapping) DefaultResources."""
+    defaults = workflow.resource_settings.default_resources
+    if defaults is None:
+        return None
+    parsed = getattr(defaults, "parsed", None)
+    value = parsed.get(name) if isinstance(parsed, dict) else None
+    if parsed is None and name in defaults:
+        value = defaults[name]
+    return getattr(value, "value", value)
+
+
+def set_default_resource(name, value):
+    """Set a default resource of every job (see :func:`default_resource`)."""
+    defaults = workflow.resource_settings.default_resources
+    if hasattr(defaults, "set_resource"):
+        defaults.set_resource(name, value)
+    else:
+        defaults[name] = value
+
+
 def site_account():
     """The account of every job: config slurm.account, else the profile's or
     command line's default-resources, else the user's default account on the
@@ -112,12 +134,9 @@ def site_account():
     from the user's last job."""
     if SLURM["account"]:
         return SLURM["account"]
-    defaults = workflow.resource_settings.default_resources
-    if defaults is not None and "slurm_account" in defaults:
-        given = defaults["slurm_account"]
-        given = getattr(given, "value", given)
-        if given:
-            return str(given)
+    given = default_resource("slurm_account")
+    if given:
+        return str(given)
     # on a SLURM submit host only (the executor is not known yet while the Snakefile
     # is read); jobs get the account with the default resources they are sent
     if workflow.is_main_process and shutil.which("sacctmgr"):
@@ -128,7 +147,7 @@ def site_account():
 SITE_ACCOUNT = site_account()
 if SITE_ACCOUNT and workflow.resource_settings.default_resources is not None:
     # every job's account, CPU steps included (rules name none of their own)
-    workflow.resource_settings.default_resources["slurm_account"] = SITE_ACCOUNT
+    set_default_resource("slurm_account", SITE_ACCOUNT)
 
 
 def inference_site_resources():

@@ -216,9 +216,11 @@ def test_lfm2_decodes_from_one_prompt_pass():
 
     tok = char_tokenizer("ACGT")
     lfm2 = sharpen(tiny_lfm2(len(tok), seed=4, eos=tok.eos_token_id))
-    assert rows_only_cache(lfm2)
     assert not rows_only_cache(tiny_llama(len(tok)))  # a DynamicCache is cropped instead
     backend = HFBackend(hf_spec(), model=lfm2, tokenizer=tok)
+    if not rows_only_cache(lfm2):  # older transformers: another LFM2 cache layout
+        assert backend._greedy is greedy_kv  # the exact path that works for any model
+        pytest.skip(f"transformers {transformers.__version__}: LFM2's cache has no row states")
     assert backend._greedy is greedy_stepwise
     df = prompt_table(FUNCS, 16, 3, GEN, 2)
     p, t = backend.encode(df.prompt.tolist(), df.target.tolist())
