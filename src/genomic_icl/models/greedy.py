@@ -50,6 +50,16 @@ def _target_logprob(logits, target):
     return logp.gather(-1, target.unsqueeze(-1)).squeeze(-1).sum(1).double()
 
 
+def _cut_at_eos(tokens: list[list[int]], eos: set[int]) -> list[list[int]]:
+    """Each row cut after its first EOS token, as ``generate`` stops there."""
+    for r, row in enumerate(tokens):
+        for i, t in enumerate(row):
+            if t in eos:
+                tokens[r] = row[: i + 1]
+                break
+    return tokens
+
+
 def _sliceable(cache) -> bool:
     layers = getattr(cache, "layers", None)
     if not layers:
@@ -141,13 +151,7 @@ def greedy_kv(
             for r, t in zip(rows, last.tolist(), strict=True):
                 tokens[r].append(t)
         del sub
-    if eos:
-        for r in range(B):
-            for i, t in enumerate(tokens[r]):
-                if t in eos:
-                    tokens[r] = tokens[r][: i + 1]
-                    break
-    return tokens, logprob
+    return _cut_at_eos(tokens, eos), logprob
 
 
 def _row_states(cache) -> list[list]:
@@ -233,11 +237,4 @@ def greedy_stepwise(
             last = logits[B:].argmax(-1)
             greedy.append(last)
     tokens = torch.stack(greedy[:max_new], dim=1).tolist()
-    eos = set(int(e) for e in eos_ids)
-    if eos:
-        for r in range(B):
-            for i, t in enumerate(tokens[r]):
-                if t in eos:
-                    tokens[r] = tokens[r][: i + 1]
-                    break
-    return tokens, logprob.cpu().numpy()
+    return _cut_at_eos(tokens, set(int(e) for e in eos_ids)), logprob.cpu().numpy()
