@@ -18,6 +18,8 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from test_inference import tiny_qwen3  # noqa: E402
+
 from conftest import small_config, snakemake, write_config  # noqa: E402
 from genomic_icl.inference import load_backend, predict_files  # noqa: E402
 from genomic_icl.io import write_table  # noqa: E402
@@ -34,19 +36,7 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 def tiny_model_dir(path: Path) -> Path:
     """A tiny random Qwen3 with a digit tokenizer, saved as save_pretrained does."""
     tok = char_tokenizer("0123456789")
-    torch.manual_seed(0)
-    cfg = transformers.Qwen3Config(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=8,
-        max_position_embeddings=4096,
-        eos_token_id=tok.eos_token_id,
-    )
-    transformers.Qwen3ForCausalLM(cfg).save_pretrained(path)
+    tiny_qwen3(len(tok), eos=tok.eos_token_id).save_pretrained(path)
     tok.save_pretrained(path)
     return path
 
