@@ -4,7 +4,9 @@ Prints: the CPU and its features, the time to generate every prompt of a config
 (target: the default config's 12,800 prompts in under 10 s) and the wall time of the
 whole workflow on that config in a fresh temporary directory (target: the default
 run under 5 minutes on 2 cores of a CPU without bf16), with the load averages
-before and after (the figure is only as good as the machine is quiet).
+before and after (the figure is only as good as the machine is quiet); then what
+the run found: each model's slope and clustered p, the number of tables and
+figures, and one sha256 over all tables (equal on two machines: the same numbers).
 ``--models mode,oracle`` restricts the run to some models of the config.
 ``--avx2`` runs the workflow as on a CPU without bf16 and AVX-512: torch's own
 kernels, oneDNN and MKL are limited to AVX2 (``ATEN_CPU_CAPABILITY=avx2``,
@@ -18,6 +20,7 @@ reports no native bf16, so training would run in fp32.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
@@ -25,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from genomic_icl.config import encoding, function_names, load_config
@@ -120,11 +124,31 @@ def main() -> None:
             env=env,
         )
         wall = time.perf_counter() - start
-    models = ", ".join(m["name"] for m in config["models"])
-    print(
-        f"workflow: {wall:.1f} s wall on {args.cores} cores (models: {models}); "
-        f"load average before {load}, after {os.getloadavg()}"
-    )
+        models = ", ".join(m["name"] for m in config["models"])
+        print(
+            f"workflow: {wall:.1f} s wall on {args.cores} cores (models: {models}); "
+            f"load average before {load}, after {os.getloadavg()}"
+        )
+        report_results(Path(tmp) / "results")
+
+
+def report_results(results: Path) -> None:
+    """Print what the run found (each model's slope per doubling of n and its
+    clustered one-sided p), how many tables and figures it wrote, and one digest of
+    all its tables: equal digests on two machines mean the same numbers."""
+    fits = pd.read_csv(results / "tables" / "clustered_fits.tsv", sep="\t")
+    for row in fits.itertuples():
+        print(
+            f"  {row.model}: {100 * row.a1:+.2f} points per doubling of n, "
+            f"clustered one-sided p = {row.p_value:.2g}"
+        )
+    tables = sorted(p for p in (results / "tables").rglob("*") if p.is_file())
+    figures = sorted((results / "figures").rglob("*.png"))
+    digest = hashlib.sha256()
+    for path in tables:
+        digest.update(path.relative_to(results).as_posix().encode())
+        digest.update(path.read_bytes())
+    print(f"  {len(tables)} tables (sha256 {digest.hexdigest()[:16]}), {len(figures)} figures")
 
 
 if __name__ == "__main__":

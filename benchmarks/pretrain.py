@@ -34,7 +34,7 @@ def seconds_per_step(model_recipe, batch: int, context: int, precision: str, ste
     amp = pretrain.autocast_dtype(precision, device)
     torch.manual_seed(0)
     model = pretrain.build_model(model_recipe, len(tok), special).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    opt = pretrain.configure_optimizer(model, pretrain.TrainingRecipe())
     x = torch.from_numpy(np.random.default_rng(0).integers(4, 8, (batch, context))).to(device)
     for i in range(steps + 1):
         if i == 1:

@@ -61,15 +61,34 @@ def test_same_seed_same_loss(fasta, trained, tmp_path):
     np.testing.assert_array_equal(a, b)
 
 
-def test_resume_after_interruption(fasta, trained, tmp_path):
+def test_resume_after_interruption(fasta, trained, tmp_path, capsys):
+    """A run stopped after step 4 (between checkpoints) resumes there and ends with
+    the uninterrupted run's log and weights."""
     out, _ = trained
-    target = tmp_path / "resumed"
-    stopped = pretrain.pretrain(fasta, target, TINY, threads=1, progress=False, stop_after=4)
-    assert stopped == {"stopped_at": 4} and not target.exists()
-    pretrain.pretrain(fasta, target, TINY, threads=1, progress=False)
-    a = pd.read_csv(out / "loss.tsv", sep="\t")["loss"].to_numpy()
-    b = pd.read_csv(target / "loss.tsv", sep="\t")["loss"].to_numpy()
-    np.testing.assert_allclose(a, b, rtol=1e-5)
+    target, resume = tmp_path / "resumed", tmp_path / "resumed.resume"
+    stopped = pretrain.train(
+        pretrain.setup(fasta, TINY, resume / "state.pt", threads=1), until=4, progress=False
+    )
+    assert stopped.step == 4 and not stopped.done
+    with pytest.raises(ValueError, match="stopped at step 4 of 8"):
+        pretrain.save(stopped, tmp_path / "early")
+    summary = pretrain.pretrain(fasta, target, TINY, threads=1, progress=False)
+    assert "resuming from step 4" in capsys.readouterr().out
+    a = pd.read_csv(out / "loss.tsv", sep="\t")
+    b = pd.read_csv(target / "loss.tsv", sep="\t")
+    np.testing.assert_allclose(a["loss"], b["loss"], rtol=1e-5)
+    pd.testing.assert_frame_equal(a.drop(columns="elapsed_s"), b.drop(columns="elapsed_s"))
+    assert summary["steps"] == 8 and summary["tokens"] == a["tokens"].iloc[-1]
+    assert 0 < summary["train_seconds"] == pytest.approx(b["elapsed_s"].iloc[-1], abs=0.01)
+
+
+def test_checkpoint_of_another_recipe_is_ignored(fasta, tmp_path, capsys):
+    state = tmp_path / "state.pt"
+    pretrain.train(pretrain.setup(fasta, TINY, state, threads=1), until=2, progress=False)
+    other = {**TINY, "training": {**TINY["training"], "seed": 99}}
+    run = pretrain.setup(fasta, other, state, threads=1)
+    assert not pretrain.restore(run) and run.step == 0
+    assert "belongs to another recipe" in capsys.readouterr().out
 
 
 def test_batches_depend_on_seed_and_step_only():
@@ -214,11 +233,7 @@ def test_shipped_training_log_replays_from_the_recipe(tmp_path):
     fasta = corpus.write_fasta(
         corpus.CorpusRecipe.from_mapping(recipe["corpus"]), tmp_path / "dna.fa.gz"
     )
-    resume = tmp_path / "resume"
-    pretrain.pretrain(
-        fasta, tmp_path / "dna", recipe, resume_dir=resume, threads=1, progress=False, stop_after=8
-    )
-    rows = torch.load(resume / "state.pt", weights_only=False)["rows"]
-    replayed = [r["loss"] for r in rows]
+    run = pretrain.setup(fasta, recipe, tmp_path / "state.pt", threads=1)
+    replayed = [r["loss"] for r in pretrain.train(run, until=8, progress=False).rows]
     assert len(replayed) == 8
     np.testing.assert_allclose(replayed, shipped["loss"].iloc[:8], atol=0.02)

@@ -161,6 +161,7 @@ def install_shipped(src: str | Path, out_dir: str | Path, recipe: Mapping) -> di
 
 
 def tokenizer():
+    """The DNA models' tokenizer: one token per nucleotide plus pad/bos/eos."""
     from genomic_icl.tokenization import char_tokenizer
 
     return char_tokenizer(GENOMIC_ALPHABET)
@@ -172,6 +173,8 @@ def special_ids(tok) -> dict[str, int]:
 
 
 def build_model(model: ModelRecipe, vocab_size: int, special_ids: Mapping[str, int]):
+    """A randomly initialised transformers causal LM of the recipe's architecture
+    (seed torch first for reproducible weights)."""
     from transformers import AutoModelForCausalLM
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
@@ -199,6 +202,7 @@ def build_model(model: ModelRecipe, vocab_size: int, special_ids: Mapping[str, i
 
 
 def pick_device(name: str = "auto"):
+    """The torch device of a ``training.device`` setting (auto: CUDA when present)."""
     import torch
 
     if name == "auto":
@@ -247,6 +251,7 @@ class WindowSampler:
         self.shortest = min(c.size for c in self.chroms)
 
     def batch(self, step: int, batch: int, context: int) -> np.ndarray:
+        """The (batch, context) token ids of a step."""
         if context > self.shortest:
             raise ValueError(
                 f"context {context} longer than the shortest chromosome ({self.shortest})"
@@ -299,6 +304,7 @@ def copy_loss(model, probe, amp) -> float:
 
 
 def lr_at(step: int, tr: TrainingRecipe) -> float:
+    """Learning rate of a step: linear warm-up, then cosine decay to ``lr * min_lr_ratio``."""
     total = tr.total_steps
     if step < tr.warmup:
         return tr.lr * (step + 1) / tr.warmup
@@ -308,6 +314,7 @@ def lr_at(step: int, tr: TrainingRecipe) -> float:
 
 
 def phase_at(step: int, tr: TrainingRecipe) -> tuple[int, Phase]:
+    """The (index, phase) a step belongs to."""
     end = 0
     for i, p in enumerate(tr.phases):
         end += p.steps
@@ -319,15 +326,237 @@ def phase_at(step: int, tr: TrainingRecipe) -> tuple[int, Phase]:
 # --------------------------------------------------------------------------- training
 
 
-def _atomic_torch_save(obj, path: Path) -> None:
+@dataclass
+class Run:
+    """What a pretraining run carries from step to step: the model, its optimizer and
+    data, and the progress so far (``step``, the loss log ``rows``, ``elapsed_s``).
+    One checkpoint file (``checkpoint_path``) holds the progress and both state dicts."""
+
+    recipe: Mapping
+    digest: str
+    training: TrainingRecipe
+    tokenizer: Any
+    device: Any
+    amp: Any  # the autocast dtype, None for fp32
+    model: Any
+    optimizer: Any
+    sampler: WindowSampler
+    probe: Any  # the copy-probe batch (copy_probe_batch) on the device
+    checkpoint_path: Path
+    corpus_path: str
+    step: int = 0
+    rows: list[dict] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        """Training tokens seen so far."""
+        return self.rows[-1]["tokens"] if self.rows else 0
+
+    @property
+    def done(self) -> bool:
+        return self.step >= self.training.total_steps
+
+
+def configure_optimizer(model, tr: TrainingRecipe):
+    """AdamW with weight decay on matrices only (not on embeddings, norms, biases)."""
     import torch
 
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (decay if p.ndim >= 2 and "embed" not in name else no_decay).append(p)
+    return torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": tr.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=tr.lr,
+        betas=(0.9, tr.beta2),
+    )
+
+
+def setup(
+    corpus_path: str | Path,
+    recipe: Mapping,
+    checkpoint_path: str | Path,
+    *,
+    threads: int | None = None,
+) -> Run:
+    """A fresh run of ``recipe`` on the corpus FASTA: the model initialised from
+    ``training.seed``, its optimizer, the window sampler and the copy probe."""
+    import torch
+
+    _, model_r, tr = parse_recipe(recipe)
+    if threads:
+        torch.set_num_threads(int(threads))
+    tok = tokenizer()
+    token_ids = tok.convert_tokens_to_ids(list(GENOMIC_ALPHABET))
+    device = pick_device(tr.device)
+    torch.manual_seed(tr.seed)
+    model = build_model(model_r, len(tok), special_ids(tok)).to(device)
+    return Run(
+        recipe=recipe,
+        digest=recipe_digest(dict(recipe)),
+        training=tr,
+        tokenizer=tok,
+        device=device,
+        amp=autocast_dtype(tr.precision, device),
+        model=model,
+        optimizer=configure_optimizer(model, tr),
+        sampler=WindowSampler(
+            corpus_mod.read_fasta(corpus_path), token_ids, tr.seed, tr.revcomp_prob
+        ),
+        probe=torch.from_numpy(copy_probe_batch(token_ids)).to(device),
+        checkpoint_path=Path(checkpoint_path),
+        corpus_path=str(corpus_path),
+    )
+
+
+def checkpoint(run: Run) -> None:
+    """Write the run's checkpoint (atomically: an interrupted write leaves the last one)."""
+    import torch
+
+    path = run.checkpoint_path
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
+    torch.save(
+        {
+            "digest": run.digest,
+            "model": run.model.state_dict(),
+            "optimizer": run.optimizer.state_dict(),
+            "step": run.step,
+            "rows": run.rows,
+            "elapsed_s": run.elapsed_s,
+        },
+        tmp,
+    )
     os.replace(tmp, path)
 
 
+def restore(run: Run) -> bool:
+    """Continue ``run`` from its checkpoint if there is one of the same recipe."""
+    import torch
+
+    path = run.checkpoint_path
+    if not path.exists():
+        return False
+    state = torch.load(path, map_location=run.device, weights_only=False)
+    if state.get("digest") != run.digest:
+        print(f"ignoring {path}: it belongs to another recipe", flush=True)
+        return False
+    run.model.load_state_dict(state["model"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.step, run.rows, run.elapsed_s = state["step"], state["rows"], state["elapsed_s"]
+    print(f"resuming from step {run.step} ({path})", flush=True)
+    return True
+
+
+def train(run: Run, *, until: int | None = None, progress: bool = True) -> Run:
+    """Train from ``run.step`` up to step ``until`` (default: the recipe's last),
+    measuring the copy loss and checkpointing every ``checkpoint_every`` steps, at
+    each phase's end and at ``until``."""
+    import torch
+    from tqdm.auto import tqdm
+
+    tr, model, opt = run.training, run.model, run.optimizer
+    until = tr.total_steps if until is None else min(until, tr.total_steps)
+    phase_ends = set(np.cumsum([p.steps for p in tr.phases]).tolist())
+    model.train()
+    bar = tqdm(
+        total=tr.total_steps,
+        initial=run.step,
+        disable=not progress,
+        desc="pretrain",
+        unit="step",
+        mininterval=2.0,
+    )
+    start, elapsed0 = time.perf_counter(), run.elapsed_s
+    while run.step < until:
+        phase_idx, phase = phase_at(run.step, tr)
+        x = torch.from_numpy(run.sampler.batch(run.step, phase.batch, phase.context))
+        x = x.to(run.device)
+        lr = lr_at(run.step, tr)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        with torch.autocast(
+            run.device.type, dtype=run.amp or torch.float32, enabled=run.amp is not None
+        ):
+            loss = model(input_ids=x, labels=x).loss
+        loss.backward()
+        if tr.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), tr.grad_clip)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        tokens = run.tokens + phase.batch * phase.context
+        run.step += 1
+        run.elapsed_s = elapsed0 + time.perf_counter() - start
+        run.rows.append(
+            {
+                "step": run.step,
+                "phase": phase_idx,
+                "context": phase.context,
+                "batch": phase.batch,
+                "tokens": tokens,
+                "lr": lr,
+                "loss": float(loss.detach()),
+                "copy_loss": float("nan"),
+                "elapsed_s": run.elapsed_s,
+            }
+        )
+        bar.update(1)
+        if run.step % 10 == 0:
+            bar.set_postfix(loss=f"{run.rows[-1]['loss']:.3f}", ctx=phase.context)
+        if run.step % tr.checkpoint_every == 0 or run.step in phase_ends:
+            run.rows[-1]["copy_loss"] = copy_loss(model, run.probe, run.amp)
+            checkpoint(run)
+        elif run.step == until:
+            checkpoint(run)  # stopping between checkpoints: no copy probe, as uninterrupted
+    bar.close()
+    return run
+
+
+def summary(run: Run) -> dict:
+    """The run's ``pretrain.json``: recipe and digest, size, throughput, final losses
+    and the numerics it ran with."""
+    import torch
+
+    return {
+        "recipe": json.loads(json.dumps(dict(run.recipe), default=str)),
+        "recipe_digest": run.digest,
+        "corpus": run.corpus_path,
+        "parameters": int(sum(p.numel() for p in run.model.parameters())),
+        "steps": run.step,
+        "tokens": run.tokens,
+        "train_seconds": round(run.elapsed_s, 2),
+        "tokens_per_second": round(run.tokens / max(run.elapsed_s, 1e-9), 1),
+        "final_loss_mean_last_20": float(np.mean([r["loss"] for r in run.rows[-20:]])),
+        "final_copy_loss": run.rows[-1]["copy_loss"],
+        "device": str(run.device),
+        "autocast": str(run.amp) if run.amp is not None else "fp32",
+        "threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "torch": torch.__version__,
+    }
+
+
+def save(run: Run, out_dir: str | Path) -> dict:
+    """Write the trained model as an ordinary checkpoint directory (model, tokenizer,
+    ``loss.tsv``, ``pretrain.json``); returns the summary."""
+    if not run.done:
+        raise ValueError(f"run stopped at step {run.step} of {run.training.total_steps}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run.model.eval()
+    run.model.save_pretrained(out_dir, safe_serialization=True)
+    run.tokenizer.save_pretrained(out_dir)
+    write_loss_tsv(run.rows, out_dir / "loss.tsv")
+    info = summary(run)
+    (out_dir / "pretrain.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    return info
+
+
 def write_loss_tsv(rows: Sequence[Mapping], path: Path) -> None:
+    """Write the loss log (one row per step, :data:`LOSS_COLUMNS`)."""
     lines = ["\t".join(LOSS_COLUMNS)]
     for r in rows:
         lines.append(
@@ -345,152 +574,20 @@ def pretrain(
     resume_dir: str | Path | None = None,
     threads: int | None = None,
     progress: bool = True,
-    stop_after: int | None = None,
 ) -> dict:
-    """Train the recipe's model on the corpus FASTA and save it to ``out_dir``.
+    """Train the recipe's model on the corpus FASTA and save it to ``out_dir``:
+    :func:`setup`, :func:`restore`, :func:`train`, :func:`save`.
 
-    ``resume_dir`` holds training checkpoints (default: ``out_dir`` + ``.resume``);
+    ``resume_dir`` holds the training checkpoint (default: ``out_dir`` + ``.resume``);
     a run finding a checkpoint of the same recipe there continues from it.
-    ``stop_after`` stops (after checkpointing) once that many steps are done, to
-    simulate an interruption; the function then returns without saving a model.
     Returns the run's summary (also written as ``pretrain.json``).
     """
-    import torch
-    from tqdm.auto import tqdm
-
-    _, model_r, tr = parse_recipe(recipe)
-    digest = recipe_digest(dict(recipe))
     out_dir = Path(out_dir)
     resume_dir = Path(resume_dir) if resume_dir else out_dir.with_name(out_dir.name + ".resume")
-    resume_dir.mkdir(parents=True, exist_ok=True)
-    state_path = resume_dir / "state.pt"
-    if threads:
-        torch.set_num_threads(int(threads))
-
-    tok = tokenizer()
-    token_ids = tok.convert_tokens_to_ids(list(GENOMIC_ALPHABET))
-    special = special_ids(tok)
-    device = pick_device(tr.device)
-    amp = autocast_dtype(tr.precision, device)
-
-    torch.manual_seed(tr.seed)
-    model = build_model(model_r, len(tok), special).to(device)
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        (decay if p.ndim >= 2 and "embed" not in name else no_decay).append(p)
-    opt = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": tr.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
-        lr=tr.lr,
-        betas=(0.9, tr.beta2),
-    )
-    sampler = WindowSampler(corpus_mod.read_fasta(corpus_path), token_ids, tr.seed, tr.revcomp_prob)
-    probe = torch.from_numpy(copy_probe_batch(token_ids)).to(device)
-
-    step, rows, elapsed0, tokens = 0, [], 0.0, 0
-    if state_path.exists():
-        state = torch.load(state_path, map_location=device, weights_only=False)
-        if state.get("digest") == digest:
-            model.load_state_dict(state["model"])
-            opt.load_state_dict(state["optimizer"])
-            step, rows, elapsed0 = state["step"], state["rows"], state["elapsed_s"]
-            tokens = rows[-1]["tokens"] if rows else 0
-            print(f"resuming from step {step} ({state_path})", flush=True)
-        else:
-            print(f"ignoring {state_path}: it belongs to another recipe", flush=True)
-
-    def checkpoint() -> None:
-        _atomic_torch_save(
-            {
-                "digest": digest,
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "step": step,
-                "rows": rows,
-                "elapsed_s": elapsed0 + time.perf_counter() - t0,
-            },
-            state_path,
-        )
-
-    model.train()
-    t0 = time.perf_counter()
-    total = tr.total_steps
-    bar = tqdm(
-        total=total,
-        initial=step,
-        disable=not progress,
-        desc="pretrain",
-        unit="step",
-        mininterval=2.0,
-    )
-    while step < total:
-        phase_idx, phase = phase_at(step, tr)
-        x = torch.from_numpy(sampler.batch(step, phase.batch, phase.context)).to(device)
-        lr = lr_at(step, tr)
-        for group in opt.param_groups:
-            group["lr"] = lr
-        with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
-            loss = model(input_ids=x, labels=x).loss
-        loss.backward()
-        if tr.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), tr.grad_clip)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        tokens += phase.batch * phase.context
-        step += 1
-        rows.append(
-            {
-                "step": step,
-                "phase": phase_idx,
-                "context": phase.context,
-                "batch": phase.batch,
-                "tokens": tokens,
-                "lr": lr,
-                "loss": float(loss.detach()),
-                "copy_loss": float("nan"),
-                "elapsed_s": elapsed0 + time.perf_counter() - t0,
-            }
-        )
-        bar.update(1)
-        if step % 10 == 0:
-            bar.set_postfix(loss=f"{rows[-1]['loss']:.3f}", ctx=phase.context)
-        phase_end = step == sum(p.steps for p in tr.phases[: phase_idx + 1])
-        if step % tr.checkpoint_every == 0 or phase_end or step == total:
-            rows[-1]["copy_loss"] = copy_loss(model, probe, amp)
-            checkpoint()
-        if stop_after is not None and step >= stop_after and step < total:
-            bar.close()
-            checkpoint()
-            return {"stopped_at": step}
-    bar.close()
-    elapsed = elapsed0 + time.perf_counter() - t0
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.eval()
-    model.save_pretrained(out_dir, safe_serialization=True)
-    tok.save_pretrained(out_dir)
-    write_loss_tsv(rows, out_dir / "loss.tsv")
-    summary = {
-        "recipe": json.loads(json.dumps(dict(recipe), default=str)),
-        "recipe_digest": digest,
-        "corpus": str(corpus_path),
-        "parameters": int(sum(p.numel() for p in model.parameters())),
-        "steps": total,
-        "tokens": tokens,
-        "train_seconds": round(elapsed, 2),
-        "tokens_per_second": round(tokens / max(elapsed, 1e-9), 1),
-        "final_loss_mean_last_20": float(np.mean([r["loss"] for r in rows[-20:]])),
-        "final_copy_loss": rows[-1]["copy_loss"],
-        "device": str(device),
-        "autocast": str(amp) if amp is not None else "fp32",
-        "threads": torch.get_num_threads(),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "torch": torch.__version__,
-    }
-    (out_dir / "pretrain.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    return summary
+    run = setup(corpus_path, recipe, resume_dir / "state.pt", threads=threads)
+    restore(run)
+    train(run, progress=progress)
+    return save(run, out_dir)
 
 
 def recipe_errors(recipes: Mapping) -> list[str]:
