@@ -17,6 +17,26 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
+def cuda_visible() -> bool:
+    """Whether torch is installed and sees a CUDA device."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+#: Parameters of a test that runs on the CPU everywhere and again on CUDA where a GPU
+#: is visible (marked ``gpu``: ``pytest -m gpu`` on a GPU machine runs those alone).
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda",
+        marks=[pytest.mark.gpu, pytest.mark.skipif(not cuda_visible(), reason="no CUDA device")],
+    ),
+]
+
+
 # A pretraining recipe that trains in seconds (tests only: it learns nothing).
 TINY_PRETRAIN: dict[str, Any] = {
     "corpus": {"seed": 3, "chromosomes": 8, "length": 1024},

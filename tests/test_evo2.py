@@ -38,6 +38,7 @@ import torch  # noqa: E402
 from tiny_evo2 import write_tiny_evo2  # noqa: E402
 
 from conftest import (  # noqa: E402
+    DEVICES,
     REPO,
     SNAKEMAKE,
     result_digests,
@@ -85,9 +86,12 @@ def tiny_spec(tiny, **extra) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def backend(tiny) -> Evo2Backend:
-    spec = tiny_spec(tiny, dtype="float32")
+@pytest.fixture(scope="module", params=DEVICES)
+def backend(tiny, request) -> Evo2Backend:
+    """The tiny model in fp32 on the CPU, and (marked gpu) on a visible GPU."""
+    if request.param == "cpu" and torch.cuda.is_available():
+        pytest.skip("vortex places the layers on the GPU where one is visible")
+    spec = tiny_spec(tiny, dtype="float32", device=request.param)
     Evo2Backend.preflight(spec)
     Evo2Backend.check_environment(spec)
     return Evo2Backend(spec)
@@ -98,7 +102,7 @@ def stepwise_greedy(model, prompt: str, steps: int = 8) -> list[int]:
     seq = list(prompt.encode())
     for _ in range(steps):
         with torch.inference_mode():
-            logits, _ = model(torch.tensor([seq]))
+            logits, _ = model(torch.tensor([seq], device=device_of(model)))
         assert torch.isfinite(logits).all()
         seq.append(int(logits[0, -1].argmax()))
     return seq[-steps:]
@@ -107,9 +111,13 @@ def stepwise_greedy(model, prompt: str, steps: int = 8) -> list[int]:
 def teacher_forced_logprob(model, prompt: str, target: str) -> float:
     ids = list(prompt.encode()) + list(target.encode())
     with torch.inference_mode():
-        logits, _ = model(torch.tensor([ids[:-1]]))
-    logp = torch.log_softmax(logits[0, -len(target) :].double(), -1)
+        logits, _ = model(torch.tensor([ids[:-1]], device=device_of(model)))
+    logp = torch.log_softmax(logits[0, -len(target) :].double().cpu(), -1)
     return float(logp.gather(1, torch.tensor(list(target.encode()))[:, None]).sum())
+
+
+def device_of(model) -> torch.device:
+    return next(model.parameters()).device
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -170,8 +178,9 @@ def test_every_point_where_greedy_leaves_the_target(backend):
             t[k] = next(c for c in b"ACGT" if c != g[k])
         targets.append(bytes(t).decode())
     batch = df.assign(target=targets)
-    prompt_ids = torch.tensor([list(p.encode()) for p in batch["prompt"]])
-    target_ids = torch.tensor([list(t.encode()) for t in targets])
+    device = device_of(backend.model)
+    prompt_ids = torch.tensor([list(p.encode()) for p in batch["prompt"]], device=device)
+    target_ids = torch.tensor([list(t.encode()) for t in targets], device=device)
     tokens, logprob = cached_greedy(backend.model, prompt_ids, target_ids)
     assert tokens == greedy
     for j in range(len(batch)):

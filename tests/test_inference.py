@@ -21,6 +21,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 torch.set_num_threads(1)
 
+from conftest import DEVICES  # noqa: E402
 from genomic_icl.inference import partial_dir, predict_file  # noqa: E402
 from genomic_icl.io import read_table, write_table  # noqa: E402
 from genomic_icl.models import BackendError, get_backend, preflight  # noqa: E402
@@ -157,7 +158,7 @@ def sharpen(model, scale: float = 8.0):
 
 def reference_greedy(model, tokenizer, prompt: str) -> list[int]:
     """What plain ``generate(do_sample=False)`` produces, one prompt at a time."""
-    enc = tokenizer(prompt, return_tensors="pt")
+    enc = tokenizer(prompt, return_tensors="pt").to(model.device)
     with torch.inference_mode():
         out = model.generate(
             **enc,
@@ -193,10 +194,11 @@ def hf_spec(**kw):
 # -- exact greedy ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("arch", sorted(TINY))
-def test_char_tokenizer_matches_generate(arch):
+def test_char_tokenizer_matches_generate(arch, device):
     tok = char_tokenizer("0123456789")
-    model = sharpen(TINY[arch](len(tok), seed=3, eos=tok.eos_token_id))
+    model = sharpen(TINY[arch](len(tok), seed=3, eos=tok.eos_token_id)).to(device)
     backend = HFBackend(hf_spec(), model=model, tokenizer=tok)
     n_checked = 0
     for n, fns in [(1, FUNCS), (2, FUNCS), (8, FUNCS), (32, FUNCS[:3]), (128, FUNCS[:2])]:

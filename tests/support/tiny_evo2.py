@@ -62,7 +62,20 @@ def write_tiny_evo2(folder: Path, seed: int = 0) -> tuple[Path, Path]:
     config_path = folder / "tiny.yml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=True))
     torch.manual_seed(seed)
-    model = StripedHyena(dotdict(config))
+    model = well_formed(StripedHyena(dotdict(config)))
+    state = {k: v.float() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    ckpt = folder / "tiny.pt"
+    torch.save(state, ckpt)
+    return ckpt, config_path
+
+
+def well_formed(model):
+    """Give a StripedHyena random weights that behave: stable (negative) log-poles, no
+    all-zero layer, and decisive logits (a scaled tied embedding). In place; returns
+    the model. Works at any size and on any device (``benchmarks/gpu.py`` uses it on
+    the 7B architecture)."""
+    import torch
+
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "log_poles" in name:  # exp(log_pole * t) must decay
@@ -73,7 +86,4 @@ def write_tiny_evo2(folder: Path, seed: int = 0) -> tuple[Path, Path]:
                 p.copy_(torch.randn_like(p.float()) * 0.02)
         # tied embedding: larger rows make the logits decisive
         model.embedding_layer.weight.mul_(40.0)
-    state = {k: v.float() if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    ckpt = folder / "tiny.pt"
-    torch.save(state, ckpt)
-    return ckpt, config_path
+    return model

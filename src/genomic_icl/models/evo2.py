@@ -261,13 +261,15 @@ class Evo2Backend(Backend):
         check_fp8(spec, caps, importlib.util.find_spec("transformer_engine") is not None)
 
     # -- loading ------------------------------------------------------------------
-    def __init__(self, spec: dict[str, Any], seed: int = 0) -> None:
+    def __init__(self, spec: dict[str, Any], seed: int = 0, *, model=None) -> None:
+        """Load the entry's model, or use ``model`` (a vortex ``StripedHyena`` built by
+        the caller, e.g. with random weights for a benchmark)."""
         super().__init__(spec, seed)
         import torch
 
         for name in ("StripedHyena", "vortex", "evo2"):  # vortex logs every block at INFO
             logging.getLogger(name).setLevel(logging.WARNING)
-        self.model = load_model(spec)
+        self.model = load_model(spec) if model is None else model
         if spec.get("dtype", "auto") == "float32":
             self.model = self.model.float()
         self.model.eval()
