@@ -339,6 +339,27 @@ def paper_minutes(rows: pd.DataFrame, encoding: str) -> float:
     return total / 60
 
 
+def scaled_minutes(measured: dict[str, tuple[str, int, float]]) -> list[str]:
+    """For each Qwen3 or Evo 2 model of ``configs/paper.yaml`` that was not measured: its
+    paper workload's GPU-minutes scaled from the measured model of its family nearest
+    in size (``measured``: name -> (family, parameters, minutes)) by the ratio of
+    parameter counts (``params:`` in the config), as FLOPs per token scale."""
+    from genomic_icl.config import load_config
+
+    lines = []
+    for model in load_config(REPO / "configs" / "paper.yaml")["models"]:
+        name, family = model["name"], "Evo2" if model["name"] in EVO2 else "Qwen3"
+        same = [(p, m, k) for k, (f, p, m) in measured.items() if f == family]
+        if name in measured or name not in {**QWEN3, **EVO2} or not same:
+            continue
+        params, minutes, base = min(same, key=lambda x: abs(math.log(x[0] / model["params"])))
+        lines.append(
+            f"{name}: ~{minutes * model['params'] / params:.0f} GPU-minutes for the paper "
+            f"workload (scaled from {base} by parameter count, not measured)"
+        )
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="qwen3-0.6b,qwen3-8b,evo2-7b")
@@ -361,13 +382,15 @@ def main() -> None:
     if args.tiny:
         device, dtype = torch.device("cpu"), torch.float32
         torch.set_num_threads(2)
+        print("--tiny: tiny models on the CPU check the code paths; the figures mean nothing")
     elif torch.cuda.is_available():
         device, dtype = torch.device("cuda"), torch.bfloat16
         print(f"gpu: {torch.cuda.get_device_name(device)}, torch {torch.__version__}")
     else:
         raise SystemExit("no CUDA device: run on a GPU, or pass --tiny to check the script")
     shots = sorted(int(v) for v in args.shots.split(","))
-    rows = []
+    rows: list[dict] = []
+    measured: dict[str, tuple[str, int, float]] = {}
     for name in names:
         start = time.perf_counter()
         subject = Subject(name, args.tiny, device, dtype, args.batch_tokens)
@@ -404,10 +427,13 @@ def main() -> None:
         )
         minutes = paper_minutes(table, subject.encoding)
         print(f"  paper workload (all n, extrapolated from these n): {minutes:.1f} GPU-minutes")
+        measured[name] = (subject.family, subject.params, minutes)
         rows.extend(mine)
         del subject
         if device.type == "cuda":
             torch.cuda.empty_cache()
+    for line in scaled_minutes(measured):
+        print(line)
     result = pd.DataFrame(rows, columns=COLUMNS)
     if args.out:
         result.to_csv(args.out, sep="\t", index=False, float_format="%.6g")

@@ -35,8 +35,11 @@ def test_gpu_benchmark_runs_its_paths_on_tiny_models(tmp_path):
         assert (rows[column] > 0).all(), column
     for model in MODELS.split(","):
         assert f"{model}: " in run.stdout
-    assert run.stdout.count("GPU-minutes") == len(MODELS.split(","))
+    assert run.stdout.count("extrapolated from these n") == len(MODELS.split(","))
     assert run.stdout.count("batch_tokens at n=8: 64: ") == len(MODELS.split(","))
+    assert (
+        "qwen3-14b: ~" in run.stdout and "(scaled from qwen3-0.6b by parameter count" in run.stdout
+    )
 
 
 @pytest.mark.skipif(cuda_visible(), reason="checks the message where no GPU is visible")

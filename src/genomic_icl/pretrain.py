@@ -355,6 +355,7 @@ class Run:
 
     @property
     def done(self) -> bool:
+        """Whether every step of the recipe has been trained."""
         return self.step >= self.training.total_steps
 
 
