@@ -146,9 +146,14 @@ def build_evo2(name: str, tiny: bool, device, dtype):
     config = tiny_evo2.tiny_config() if tiny else tiny_evo2.packaged_config(EVO2[name])
     config.update(use_flash_attn=False, use_flashfft=False, use_fp8_input_projections=False)
     torch.manual_seed(0)
-    model = tiny_evo2.well_formed(StripedHyena(dotdict(config)))
-    if tiny or device.type != "cuda":
-        model = model.to(device=device, dtype=dtype)
+    model = StripedHyena(dotdict(config))  # on the GPU where one is visible (vortex's choice)
+    if dtype == torch.float32:
+        return tiny_evo2.well_formed(model).to(device=device, dtype=dtype).eval()
+    # the dtypes a loaded checkpoint has (vortex's load_checkpoint): bf16, except the
+    # poles, residues and the HCM filters in fp32
+    model.to_bfloat16_except_pr_lc(to_float32=True)
+    tiny_evo2.well_formed(model)
+    model.to_bfloat16_except_pr_lc()
     return model.eval()
 
 

@@ -50,3 +50,25 @@ def test_gpu_benchmark_says_what_it_needs():
         GPU_BENCH + ["--tiny", "--models", "qwen9"], capture_output=True, text=True
     )
     assert run.returncode != 0 and "unknown model 'qwen9'" in run.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("evo2") is None, reason="evo2 is not installed")
+def test_gpu_benchmark_builds_evo2_in_the_dtypes_of_a_loaded_checkpoint():
+    """bf16 as on the GPU: every weight bf16 but the poles and residues (fp32), as vortex's
+    load_checkpoint leaves a real Evo 2; and the backend runs on it."""
+    import torch
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import gpu
+
+    from genomic_icl.models.evo2 import Evo2Backend
+
+    model = gpu.build_evo2("evo2-7b", True, torch.device("cpu"), torch.bfloat16)
+    dtypes = {name: p.dtype for name, p in model.named_parameters()}
+    fp32 = {name for name, dtype in dtypes.items() if dtype == torch.float32}
+    assert fp32 and all("log_poles" in name or "residues" in name for name in fp32)
+    assert {dtypes[name] for name in dtypes if name not in fp32} == {torch.bfloat16}
+    backend = Evo2Backend({"name": "b", "checkpoint": "random"}, model=model)
+    prompts = gpu.paper_prompts("genomic", 4, 3)
+    result = backend.run(prompts)
+    assert len(result.token_ids) == 3 and all(len(ids) == 8 for ids in result.token_ids)
