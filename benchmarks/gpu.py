@@ -404,6 +404,10 @@ def main() -> None:
             f"{time.perf_counter() - start:.0f} s",
             flush=True,
         )
+        # warm-up (CUDA context, cuBLAS, kernel selection), not recorded
+        measure(
+            subject, shots[0], argparse.Namespace(**{**vars(args), "per_n": 8, "generate_per_n": 1})
+        )
         mine = []
         for n in shots:
             row = measure(subject, n, args)
