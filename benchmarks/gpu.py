@@ -45,7 +45,6 @@ import argparse
 import contextlib
 import functools
 import io
-import logging
 import math
 import sys
 import time
@@ -53,6 +52,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 QWEN3_VOCAB = 151936
@@ -88,8 +88,6 @@ COLUMNS = [
 
 
 def sync(device) -> None:
-    import torch
-
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -97,7 +95,6 @@ def sync(device) -> None:
 def build_qwen3(name: str, tiny: bool, device, dtype):
     """A random-weight Qwen3 at ``name``'s dimensions (tiny: a 2-layer one) and a
     digit tokenizer (one token per digit, no BOS, as Qwen3's tokenizer encodes digits)."""
-    import torch
     import transformers
 
     from genomic_icl.tokenization import char_tokenizer
@@ -127,8 +124,6 @@ def build_qwen3(name: str, tiny: bool, device, dtype):
 def build_evo2(name: str, tiny: bool, device, dtype):
     """A random-weight StripedHyena 2 from evo2's packaged config of ``name`` with FP8,
     flash attention and FlashFFT off (tiny: the tests' 4-block model)."""
-    import torch
-
     sys.path.insert(0, str(REPO / "tests" / "support"))
     import tiny_evo2
     import vortex_cpu
@@ -141,8 +136,9 @@ def build_evo2(name: str, tiny: bool, device, dtype):
     from vortex.model.model import StripedHyena
     from vortex.model.utils import dotdict
 
-    for logger in ("StripedHyena", "vortex", "evo2"):  # vortex logs every block at INFO
-        logging.getLogger(logger).setLevel(logging.WARNING)
+    from genomic_icl.models.evo2 import quiet_vortex_logs
+
+    quiet_vortex_logs()
     config = tiny_evo2.tiny_config() if tiny else tiny_evo2.packaged_config(EVO2[name])
     config.update(use_flash_attn=False, use_flashfft=False, use_fp8_input_projections=False)
     torch.manual_seed(0)
@@ -157,14 +153,22 @@ def build_evo2(name: str, tiny: bool, device, dtype):
     return model.eval()
 
 
+@functools.cache
+def paper_config() -> dict:
+    """``configs/paper.yaml``, read once."""
+    from genomic_icl.config import load_config
+
+    return load_config(REPO / "configs" / "paper.yaml")
+
+
 def paper_prompts(encoding: str, n: int, count: int | None) -> pd.DataFrame:
     """``configs/paper.yaml``'s prompts of one encoding at n shots (the first
     ``count`` of one trial each, functions in the config's order; None: all trials)."""
     from genomic_icl.config import encoding as encoding_of
-    from genomic_icl.config import function_names, load_config
+    from genomic_icl.config import function_names
     from genomic_icl.prompts import prompt_table
 
-    cfg = load_config(REPO / "configs" / "paper.yaml")
+    cfg = paper_config()
     trials = cfg["trials"] if count is None else 1
     table = prompt_table(
         function_names(cfg), n, trials, encoding_of(cfg, encoding), cfg["seed"]
@@ -176,8 +180,6 @@ class Subject:
     """One benchmarked model: its backend and its three ways through a batch."""
 
     def __init__(self, name: str, tiny: bool, device, dtype, batch_tokens: int) -> None:
-        import torch
-
         self.name, self.device = name, device
         spec = {"name": name, "checkpoint": "random", "batch_tokens": batch_tokens}
         if name in EVO2:
@@ -198,7 +200,6 @@ class Subject:
         # MFU counts the blocks' matmuls (2 FLOPs per parameter and token): not the
         # embedding lookup, the 8 kept logits or attention's L^2 term
         self.flop_params = sum(p.numel() for p in blocks.parameters())
-        self.torch = torch
 
     def ids(self, batch: pd.DataFrame):
         """(prompt ids, target ids) of a batch, as the backend encodes them."""
@@ -210,7 +211,6 @@ class Subject:
 
     def one_pass(self, batch: pd.DataFrame) -> None:
         """One teacher-forced forward pass over prompt + target (8 logits kept)."""
-        torch = self.torch
         p, t = self.ids(batch)
         x = torch.tensor([a + b[:-1] for a, b in zip(p, t, strict=True)], device=self.device)
         if self.family == "Evo2":
@@ -221,7 +221,6 @@ class Subject:
 
     def generate(self, prompt: str) -> list[int]:
         """Greedy tokens of one prompt by per-prompt decoding (the baseline)."""
-        torch = self.torch
         if self.family == "Evo2":  # vortex's cached generation, on the same model instance
             from vortex.model.generation import Generator
             from vortex.model.tokenizer import CharLevelTokenizer
@@ -257,7 +256,7 @@ def timed(fn, device) -> float:
 
 def measure(subject: Subject, n: int, args) -> dict:
     """One row of :data:`COLUMNS`: the model at n shots on ``args.per_n`` prompts."""
-    torch, backend, device = subject.torch, subject.backend, subject.device
+    backend, device = subject.backend, subject.device
     df = paper_prompts(subject.encoding, n, args.per_n)
     plan = backend.plan(df)
     ours: dict[int, list[int]] = {}
@@ -305,7 +304,7 @@ def measure(subject: Subject, n: int, args) -> dict:
 
 def sweep_batch_tokens(subject: Subject, n: int, args) -> list[tuple[int, float | None]]:
     """(batch_tokens, prompts/s or None where it ran out of memory) at n shots."""
-    torch, backend = subject.torch, subject.backend
+    backend = subject.backend
     df = paper_prompts(subject.encoding, n, args.per_n)
     out = []
     for bt in args.batch_tokens_sweep:
@@ -333,12 +332,9 @@ def paper_tokens(encoding: str, n: int) -> int:
 def paper_minutes(rows: pd.DataFrame, encoding: str) -> float:
     """GPU minutes of one model's whole paper workload: each n's prompt tokens times the
     seconds per token measured at the nearest measured n (in log n)."""
-    from genomic_icl.config import load_config
-
-    cfg = load_config(REPO / "configs" / "paper.yaml")
     measured = rows.set_index("n")
     total = 0.0
-    for n in cfg["shots"]:
+    for n in paper_config()["shots"]:
         near = min(measured.index, key=lambda m: abs(math.log2(m) - math.log2(n)))
         total += paper_tokens(encoding, n) / measured.loc[near, "tokens_per_s"]
     return total / 60
@@ -349,10 +345,8 @@ def scaled_minutes(measured: dict[str, tuple[str, int, float]]) -> list[str]:
     paper workload's GPU-minutes scaled from the measured model of its family nearest
     in size (``measured``: name -> (family, parameters, minutes)) by the ratio of
     parameter counts (``params:`` in the config), as FLOPs per token scale."""
-    from genomic_icl.config import load_config
-
     lines = []
-    for model in load_config(REPO / "configs" / "paper.yaml")["models"]:
+    for model in paper_config()["models"]:
         name, family = model["name"], "Evo2" if model["name"] in EVO2 else "Qwen3"
         same = [(p, m, k) for k, (f, p, m) in measured.items() if f == family]
         if name in measured or name not in {**QWEN3, **EVO2} or not same:
@@ -382,7 +376,6 @@ def main() -> None:
     unknown = [n for n in names if n not in QWEN3 and n not in EVO2]
     if unknown:
         raise SystemExit(f"unknown model {unknown[0]!r}; known: {sorted(QWEN3) + sorted(EVO2)}")
-    import torch
 
     if args.tiny:
         device, dtype = torch.device("cpu"), torch.float32

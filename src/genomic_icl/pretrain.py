@@ -333,7 +333,6 @@ class Run:
     One checkpoint file (``checkpoint_path``) holds the progress and both state dicts."""
 
     recipe: Mapping
-    digest: str
     training: TrainingRecipe
     tokenizer: Any
     device: Any
@@ -347,6 +346,11 @@ class Run:
     step: int = 0
     rows: list[dict] = field(default_factory=list)
     elapsed_s: float = 0.0
+
+    @property
+    def digest(self) -> str:
+        """The recipe's digest: a checkpoint is resumed only under the same one."""
+        return recipe_digest(dict(self.recipe))
 
     @property
     def tokens(self) -> int:
@@ -397,7 +401,6 @@ def setup(
     model = build_model(model_r, len(tok), special_ids(tok)).to(device)
     return Run(
         recipe=recipe,
-        digest=recipe_digest(dict(recipe)),
         training=tr,
         tokenizer=tok,
         device=device,

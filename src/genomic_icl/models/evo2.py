@@ -267,8 +267,7 @@ class Evo2Backend(Backend):
         super().__init__(spec, seed)
         import torch
 
-        for name in ("StripedHyena", "vortex", "evo2"):  # vortex logs every block at INFO
-            logging.getLogger(name).setLevel(logging.WARNING)
+        quiet_vortex_logs()
         self.model = load_model(spec) if model is None else model
         if spec.get("dtype", "auto") == "float32":
             self.model = self.model.float()
@@ -300,6 +299,12 @@ class Evo2Backend(Backend):
 
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+def quiet_vortex_logs() -> None:
+    """Keep vortex's and evo2's loggers to warnings (they log every block at INFO)."""
+    for name in ("StripedHyena", "vortex", "evo2"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def load_model(spec: dict[str, Any]):
