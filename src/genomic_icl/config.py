@@ -15,7 +15,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from genomic_icl.functions import FUNCTION_NAMES, check_distinct, get_function
@@ -165,6 +164,8 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
 
     Raises :class:`ConfigError` listing every problem, each with its key.
     """
+    import jsonschema  # here, not at import: prediction jobs run without it (GPU images)
+
     validator = jsonschema.Draft202012Validator(schema())
     problems = sorted(
         validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path]

@@ -37,7 +37,7 @@ import numpy as np
 from genomic_icl.config import resolve_checkpoint, result_settings
 from genomic_icl.io import read_table, write_table
 from genomic_icl.models import Backend, BackendError, Continuations, get_backend
-from genomic_icl.models.base import check_gpus, expand, hub_cache, looks_like_path
+from genomic_icl.models.base import N_TARGET, check_gpus, expand, hub_cache, looks_like_path
 from genomic_icl.scoring import score
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,10 @@ class _Runner:
 
 def _concat(parts: list[Continuations]) -> Continuations:
     return Continuations(
-        [t for p in parts for t in p.text], np.concatenate([p.logprob for p in parts])
+        [t for p in parts for t in p.text],
+        np.concatenate([p.logprob for p in parts]),
+        position_logprobs=np.concatenate([p.position_logprobs for p in parts]),
+        answer_logprobs=np.concatenate([p.answer_logprobs for p in parts]),
     )
 
 
@@ -236,19 +239,37 @@ def predict_file(
                 if i in done:
                     continue
                 res = run(prompts.iloc[rows])
-                chunk = {"rows": rows, "text": res.text, "logprob": res.logprob.tolist()}
+                chunk = {
+                    "rows": rows,
+                    "text": res.text,
+                    "logprob": res.logprob.tolist(),
+                    "position_logprobs": res.position_logprobs.tolist(),
+                    "answer_logprobs": res.answer_logprobs.tolist(),
+                }
                 _write_json(_batch_file(part, i), chunk)
                 done[i] = chunk
                 bar.update(len(rows))
 
     text: list[str] = [""] * len(prompts)
     logprob = np.full(len(prompts), np.nan)
+    positions = np.full((len(prompts), N_TARGET), np.nan)
+    answers = np.full((len(prompts), 1 << N_TARGET), np.nan)
     for chunk in done.values():
-        for r, t, lp in zip(chunk["rows"], chunk["text"], chunk["logprob"], strict=True):
+        rows = chunk["rows"]
+        for r, t in zip(rows, chunk["text"], strict=True):
             text[r] = t
-            logprob[r] = np.nan if lp is None else lp
-    write_table(score(prompts, text, logprob, spec["name"]), out_path)
+        logprob[rows] = _floats(chunk["logprob"])
+        if "position_logprobs" in chunk:  # checkpoints written before these existed
+            positions[rows] = _floats(chunk["position_logprobs"])
+            answers[rows] = _floats(chunk["answer_logprobs"])
+    table = score(prompts, text, logprob, spec["name"], positions, answers)
+    write_table(table, out_path)
     shutil.rmtree(part, ignore_errors=True)
+
+
+def _floats(values: list) -> np.ndarray:
+    """JSON numbers back to floats (``json`` writes NaN as ``NaN``, None stays NaN)."""
+    return np.array(values, dtype=np.float64)
 
 
 STORE = ".store"

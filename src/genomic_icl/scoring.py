@@ -22,6 +22,8 @@ PREDICTION_COLUMNS = [
     "correct",
     "position_match",
     "target_logprob",
+    "position_logprobs",
+    "answer_logprobs",
 ]
 ANALYSIS_COLUMNS = ["category", "target_bits", "query", "demo_inputs", "demo_outputs"]
 
@@ -31,11 +33,15 @@ def score(
     continuations: Sequence[str],
     logprobs: Sequence[float] | None,
     model: str,
+    position_logprobs: np.ndarray | None = None,
+    answer_logprobs: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The predictions table for a model's continuations of ``prompts`` (same order).
 
     A continuation longer than 8 symbols is cut to 8; a shorter one is scored as is
-    (invalid, and wrong at the missing positions).
+    (invalid, and wrong at the missing positions). ``position_logprobs`` (rows x 8)
+    and ``answer_logprobs`` (rows x 256) are stored as list columns, ``float64`` and
+    ``float32`` (see :class:`genomic_icl.models.Continuations`); NaN where absent.
     """
     if len(continuations) != len(prompts):
         raise ValueError(f"{len(continuations)} continuations for {len(prompts)} prompts")
@@ -57,6 +63,11 @@ def score(
     out["correct"] = [p == t for p, t in zip(preds, targets, strict=True)]
     out["position_match"] = position_match
     out["target_logprob"] = lp
+    n = len(preds)
+    pos = np.full((n, bits.N_BITS), np.nan) if position_logprobs is None else position_logprobs
+    ans = np.full((n, bits.N_SYMBOLS), np.nan) if answer_logprobs is None else answer_logprobs
+    out["position_logprobs"] = list(np.asarray(pos, dtype=np.float64).reshape(n, bits.N_BITS))
+    out["answer_logprobs"] = list(np.asarray(ans, dtype=np.float32).reshape(n, bits.N_SYMBOLS))
     return out[PREDICTION_COLUMNS].reset_index(drop=True)
 
 

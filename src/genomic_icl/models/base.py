@@ -51,17 +51,37 @@ class Continuations:
     characters (shorter when the model ends its output early; may hold symbols
     outside the prompt's alphabet). ``logprob``: log P(target | prompt) under the
     model (NaN where a backend has none, e.g. reference learners).
-    ``token_ids``: the greedy token ids, for tests and debugging (not stored).
+    ``position_logprobs``: shape (rows, 8), log P(target symbol i | prompt, target
+    symbols before i), so that a row sums to ``logprob`` (NaN where a backend has
+    none). ``answer_logprobs``: shape (rows, 256), log P(answer a | prompt) for every
+    valid answer a = 0..255, the 8 bits of a (most significant first) written in the
+    trial's ``sym0``/``sym1`` (NaN where a backend has none); ``None`` for either means
+    all NaN. ``token_ids``: the greedy token ids, for tests and debugging (not stored).
     """
 
     text: list[str]
     logprob: np.ndarray
     token_ids: list[list[int]] | None = field(default=None, repr=False)
+    position_logprobs: np.ndarray | None = None
+    answer_logprobs: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        n = len(self.text)
         self.logprob = np.asarray(self.logprob, dtype=np.float64)
-        if len(self.text) != len(self.logprob):
+        if len(self.logprob) != n:
             raise ValueError("text and logprob differ in length")
+        self.position_logprobs = _rows(self.position_logprobs, n, N_TARGET, "position_logprobs")
+        self.answer_logprobs = _rows(self.answer_logprobs, n, 1 << N_TARGET, "answer_logprobs")
+
+
+def _rows(values: np.ndarray | None, n: int, width: int, what: str) -> np.ndarray:
+    """``values`` as an (n, width) float64 array; all NaN when ``None``."""
+    if values is None:
+        return np.full((n, width), np.nan)
+    out = np.asarray(values, dtype=np.float64)
+    if out.shape != (n, width):
+        raise ValueError(f"{what} has shape {out.shape}, expected ({n}, {width})")
+    return out
 
 
 class Backend(abc.ABC):
