@@ -564,3 +564,31 @@ def test_backend_registry_checks_what_it_loads():
 
     with pytest.raises(TypeError, match="abstract"):
         NoRun({"name": "x"})
+
+
+@pytest.mark.parametrize(
+    ("backend", "checkpoint", "repo"),
+    [
+        ("evo2", "evo2_7b", "arcinstitute/evo2_7b"),
+        ("evo2", "evo2_7b_microviridae", "evo-design/evo-2-7b-8k-microviridae"),
+        ("evo2", "evo-design/evo-2-7b-8k-microviridae", "evo-design/evo-2-7b-8k-microviridae"),
+        ("hf", "Qwen/Qwen3-0.6B", "Qwen/Qwen3-0.6B"),
+    ],
+)
+def test_weights_identity_follows_the_hub_revision(
+    tmp_path, monkeypatch, backend, checkpoint, repo
+):
+    """The predictions' fingerprint holds the commit the entry's revision points to in
+    the local hub cache, under the repository its weights really come from."""
+    from genomic_icl.inference import checkpoint_identity
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    spec = {"name": "m", "backend": backend, "checkpoint": checkpoint}
+    assert checkpoint_identity(spec) == []  # nothing cached: nothing to read
+    refs = tmp_path / f"models--{repo.replace('/', '--')}" / "refs"
+    refs.mkdir(parents=True)
+    (refs / "main").write_text("a" * 40)
+    assert checkpoint_identity(spec) == ["a" * 40]
+    (refs / "main").write_text("b" * 40)  # the hub's main moved: new identity
+    assert checkpoint_identity(spec) == ["b" * 40]
+    assert checkpoint_identity({**spec, "revision": "v1"}) == []

@@ -57,9 +57,10 @@ def checkpoint_identity(spec: dict[str, Any]) -> list:
     a hub id the commit its revision points to in the local cache (``refs/``), so
     a moved ``main`` is too. Empty when there is nothing local to read."""
     ckpt = str(spec.get("checkpoint") or "")
-    if not ckpt or spec.get("backend") == "reference":
+    repo = get_backend(spec.get("backend", "")).hub_repo(spec)
+    if not ckpt or (repo is None and not looks_like_path(ckpt)):
         return []
-    if looks_like_path(ckpt):
+    if repo is None:
         root = expand(ckpt)
         files = sorted(root.rglob("*")) if root.is_dir() else [root]
         return [
@@ -67,8 +68,6 @@ def checkpoint_identity(spec: dict[str, Any]) -> list:
             for f in files
             if f.is_file() and (s := f.stat())
         ]
-    evo2_name = spec.get("backend") == "evo2" and "/" not in ckpt
-    repo = f"arcinstitute/{ckpt}" if evo2_name else ckpt
     ref = (
         hub_cache()
         / f"models--{repo.replace('/', '--')}"

@@ -110,6 +110,16 @@ class Backend(abc.ABC):
         self.spec = dict(spec)
         self.seed = int(seed)
 
+    # -- identity -------------------------------------------------------------
+    @classmethod
+    def hub_repo(cls, spec: dict[str, Any]) -> str | None:
+        """The hub repository an entry's weights come from, or ``None`` for local or
+        built-in weights. The commit its ``revision`` points to in the local cache is
+        part of the predictions' fingerprint, so a moved revision means new predictions.
+        No heavy imports."""
+        ckpt = str(spec.get("checkpoint") or "")
+        return None if not ckpt or looks_like_path(ckpt) else ckpt
+
     # -- checks ---------------------------------------------------------------
     @classmethod  # noqa: B027 (an optional hook)
     def preflight(cls, spec: dict[str, Any]) -> None:

@@ -107,6 +107,16 @@ def model_name(checkpoint: str) -> str:
     return checkpoint
 
 
+def hub_repo_of(checkpoint: str) -> str | None:
+    """The hub repository of a packaged model's name or hub id (``evo2_7b`` ->
+    ``arcinstitute/evo2_7b``, ``evo2_7b_microviridae`` -> ``evo-design/...``); the
+    checkpoint itself for another hub id; ``None`` for a local file."""
+    if looks_like_path(checkpoint):
+        return None
+    name = model_name(checkpoint)
+    return PACKAGED[name][0] if name in PACKAGED else checkpoint
+
+
 def tokenize(texts: list[str]) -> list[list[int]]:
     """Evo 2's byte-level tokens: one per character (``ord``; ASCII prompts)."""
     return [list(t.encode("utf-8")) for t in texts]
@@ -166,6 +176,10 @@ def uses_fp8(spec: dict[str, Any]) -> bool:
 
 class Evo2Backend(Backend):
     name = "evo2"
+
+    @classmethod
+    def hub_repo(cls, spec: dict[str, Any]) -> str | None:
+        return hub_repo_of(str(spec.get("checkpoint") or ""))
 
     # -- checks -----------------------------------------------------------------
     @classmethod

@@ -19,6 +19,10 @@ class ReferenceBackend(Backend):
     uses_gpu = False  # pure NumPy: a GPU request (tests of the scheduler) is ignored
 
     @classmethod
+    def hub_repo(cls, spec: dict[str, Any]) -> str | None:
+        return None  # the learners are code, not weights
+
+    @classmethod
     def preflight(cls, spec: dict[str, Any]) -> None:
         if spec.get("checkpoint") not in LEARNERS:
             raise BackendError(
