@@ -133,12 +133,21 @@ def run_in(venv: Path, args: list[str], cwd: Path) -> subprocess.CompletedProces
 
 
 def test_readme_install_commands_take_the_cpu_build():
-    installs = [c for c in readme_commands() if c.startswith("pip install") and " -e " in c]
-    assert installs, "the README has no install command"
-    for cmd in installs:
-        words = shlex.split(cmd)
-        assert "--extra-index-url" in words and "https://download.pytorch.org/whl/cpu" in words
-        assert "-e" in words and "torch==2.13.0" in words
+    """Each install first takes torch alone from PyTorch's CPU index, then the project
+    from the package index only: a site that cannot reach the CPU index pays pip's
+    retries once, not once per requirement of the project."""
+    commands = readme_commands()
+    installs = [i for i, c in enumerate(commands) if c.startswith("pip install") and " -e " in c]
+    assert len(installs) == 2, "the README has no install command"
+    for i in installs:
+        project, torch_first = shlex.split(commands[i]), shlex.split(commands[i - 1])
+        assert "--extra-index-url" not in project and "torch==2.13.0" not in project
+        assert torch_first[:2] == ["pip", "install"]
+        assert "https://download.pytorch.org/whl/cpu" in torch_first
+        assert [w for w in torch_first[2:] if not w.startswith("-")] == [
+            "https://download.pytorch.org/whl/cpu",
+            "torch==2.13.0",
+        ]
 
 
 def test_environment_lacks_test_tools(readme_env):
