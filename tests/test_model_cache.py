@@ -151,8 +151,15 @@ def test_predict_files_loads_once_and_reuses_unchanged_tables(tmp_path, monkeypa
     assert predict_files(spec, tables[1:2], 5, code="v2", progress=False) == {
         str(tables[1][1]): "reused"
     }
+    # the weights' content counts, not their files' times: touched or re-created
+    # with the same bytes they are the same weights; other bytes are other weights
     weights = next((tmp_path / "m").glob("model.safetensors"))
     os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))
+    assert predict_files(spec, tables[1:2], 5, code="v2", progress=False) == {
+        str(tables[1][1]): "reused"
+    }
+    tok = char_tokenizer("0123456789")
+    tiny_qwen3(len(tok), seed=1, eos=tok.eos_token_id).save_pretrained(tmp_path / "m")
     assert predict_files(spec, tables[1:2], 5, code="v2", progress=False) == {
         str(tables[1][1]): "computed"
     }

@@ -11,16 +11,26 @@ an uninterrupted run. The checkpoints are removed once the final file is written
 :func:`predict_files` runs one model over several prompt tables (the workflow: every
 shot count of a model in one job) and loads the weights once, and not at all when
 every table is already done. Each finished table is also kept in a store beside it,
-``{out dir}/.store/{name}-{fingerprint}.parquet`` (a hard link: no second copy on
-disk), keyed by the fingerprint of its prompts, model entry, seed, weights and
-code. Snakemake
-deletes a job's outputs before it runs the job again (e.g. after a shot count was
-added); the tables whose fingerprint is unchanged are then linked back from the
-store instead of being recomputed, so only the new or changed ones cost model time.
+``{out dir}/.store/{name}-{fingerprint}-{sha256}.parquet``: a copy (never a second
+name for the live file, so damage to one is not damage to both), keyed by the
+fingerprint of its prompts, model entry, seed, weights and code, and named with the
+sha256 of its bytes. Snakemake deletes a job's outputs before it runs the job again
+(e.g. after a shot count was added); the tables whose fingerprint is unchanged are
+then copied back from the store, their bytes checked against that sha256, instead
+of being recomputed, so only the new or changed ones cost model time. A damaged
+entry is reported, removed and its table computed again.
+
+Nothing reused is trusted unchecked (:mod:`genomic_icl.integrity`): the weights of a
+local checkpoint are hashed (and checked against their ``SHA256SUMS``) before any
+table is computed or reused, and their digests, not modification times, are part of
+the fingerprint; each batch checkpoint carries the sha256 of its content and a
+damaged one is computed again; one job at a time writes a model's store (an
+exclusive ``flock`` on ``.store/.lock``: a second one waits, saying for whom).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -35,7 +45,15 @@ from typing import Any
 import numpy as np
 
 from genomic_icl.config import resolve_checkpoint, result_settings
-from genomic_icl.io import read_table, write_table
+from genomic_icl.integrity import (
+    SUMS,
+    IntegrityError,
+    copy_verified,
+    exclusive,
+    file_sha256,
+    weights_digest,
+)
+from genomic_icl.io import read_arrow, read_table, write_table
 from genomic_icl.models import Backend, BackendError, Continuations, get_backend
 from genomic_icl.models.base import N_TARGET, check_gpus, expand, hub_cache, looks_like_path
 from genomic_icl.scoring import score
@@ -50,24 +68,33 @@ def partial_dir(out_path: str | os.PathLike) -> Path:
     return out.with_name(out.name + ".partial")
 
 
+def weights_fix(ckpt: str) -> str:
+    """What to do about damaged weights at ``ckpt`` (a checkpoint path)."""
+    if Path(ckpt).parts[:2] == ("results", "pretrained"):
+        return (
+            f"delete {ckpt} and rerun snakemake, which copies the shipped weights "
+            "(or trains them) again"
+        )
+    return (
+        f"restore {ckpt} from its source; if its files were changed on purpose, "
+        f"write its {SUMS} again (sha256sum FILES > {SUMS})"
+    )
+
+
 def checkpoint_identity(spec: dict[str, Any]) -> list:
-    """What identifies the weights a model entry loads, cheaply: for a local
-    checkpoint (a pretrained directory, a ``.pt`` file) the name, size and
-    modification time of each of its files, so a retrained model is a new one; for
-    a hub id the commit its revision points to in the local cache (``refs/``), so
-    a moved ``main`` is too. Empty when there is nothing local to read."""
+    """What identifies the weights a model entry loads: for a local checkpoint (a
+    pretrained directory, a ``.pt`` file) the sha256 of each of its files, checked
+    (:func:`genomic_icl.integrity.weights_digest`: its ``SHA256SUMS``, whole
+    ``.safetensors``; a damaged file raises :class:`IntegrityError` naming it and the
+    fix), so retrained weights are new ones and re-created identical ones are not;
+    for a hub id the commit its revision points to in the local cache (``refs/``),
+    so a moved ``main`` is new too. Empty when there is nothing local to read."""
     ckpt = str(spec.get("checkpoint") or "")
     repo = get_backend(spec.get("backend", "")).hub_repo(spec)
     if not ckpt or (repo is None and not looks_like_path(ckpt)):
         return []
     if repo is None:
-        root = expand(ckpt)
-        files = sorted(root.rglob("*")) if root.is_dir() else [root]
-        return [
-            [str(f.relative_to(root)) if root.is_dir() else f.name, s.st_size, s.st_mtime_ns]
-            for f in files
-            if f.is_file() and (s := f.stat())
-        ]
+        return weights_digest(expand(ckpt), weights_fix(ckpt))
     ref = (
         hub_cache()
         / f"models--{repo.replace('/', '--')}"
@@ -78,16 +105,20 @@ def checkpoint_identity(spec: dict[str, Any]) -> list:
 
 
 def _fingerprint(
-    spec: dict[str, Any], prompts_path: str | os.PathLike, seed: int, code: str = ""
+    spec: dict[str, Any],
+    prompts_path: str | os.PathLike,
+    seed: int,
+    code: str = "",
+    weights: list | None = None,
 ) -> str:
     """What a predictions table depends on: the prompts' bytes, the model entry's
-    result settings, the seed, the weights (:func:`checkpoint_identity`) and the
-    code that computes it (``code``: the workflow's fingerprint of it)."""
+    result settings, the seed, the weights (``weights``, default
+    :func:`checkpoint_identity`) and the code that computes it (``code``: the
+    workflow's fingerprint of it)."""
     h = hashlib.sha256()
-    with open(prompts_path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    ident = [result_settings(spec), int(seed), checkpoint_identity(spec), code]
+    h.update(file_sha256(prompts_path).encode())
+    weights = checkpoint_identity(spec) if weights is None else weights
+    ident = [result_settings(spec), int(seed), weights, code]
     h.update(json.dumps(ident, sort_keys=True, default=str).encode())
     return h.hexdigest()
 
@@ -111,6 +142,27 @@ def _read_json(path: Path) -> Any | None:
 
 def _batch_file(part: Path, i: int) -> Path:
     return part / f"batch-{i:05d}.json"
+
+
+def _chunk_digest(chunk: dict) -> str:
+    """The sha256 of a batch checkpoint's content (all but its own ``sha256``)."""
+    body = {k: v for k, v in chunk.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _chunk_problem(chunk: Any, rows: list[int]) -> str | None:
+    """Why a batch checkpoint read back cannot be used for ``rows`` (None: it can)."""
+    if not isinstance(chunk, dict):
+        return "not a JSON object (truncated?)"
+    if chunk.get("sha256") != _chunk_digest(chunk):
+        return "its content does not match its sha256"
+    if chunk.get("rows") != rows:
+        return "it holds other rows (another batch plan)"
+    n = len(rows)
+    shapes = [len(chunk[k]) for k in ("text", "logprob", "position_logprobs", "answer_logprobs")]
+    if shapes != [n] * 4:
+        return f"{shapes} values for {n} rows"
+    return None
 
 
 class _Runner:
@@ -168,18 +220,22 @@ def predict_file(
     *,
     backend: Backend | Callable[[], Backend] | None = None,
     progress: bool = True,
+    weights: list | None = None,
 ) -> None:
     """Predict every prompt of ``prompts_path`` with the model ``spec`` (a config
     model entry) and write the predictions table to ``out_path``, resuming from the
     checkpoints of an interrupted run of the same job. ``backend``: an already
     loaded backend (tests, benchmarks), or a function that returns one, called only
-    when some batch is left to compute; by default the spec's backend is loaded."""
+    when some batch is left to compute; by default the spec's backend is loaded.
+    ``weights``: :func:`checkpoint_identity` of the spec when already computed.
+    A batch checkpoint is used only when its content matches its sha256; a damaged
+    one is reported and computed again."""
     from tqdm import tqdm
 
     spec = resolve_checkpoint(spec)
     prompts = read_table(prompts_path)
     part = partial_dir(out_path)
-    fingerprint = _fingerprint(spec, prompts_path, seed)
+    fingerprint = _fingerprint(spec, prompts_path, seed, weights=weights)
     manifest = _read_json(part / MANIFEST)
     if manifest is None or manifest.get("fingerprint") != fingerprint:
         if part.exists():
@@ -190,9 +246,17 @@ def predict_file(
     def finished(plan: list[list[int]]) -> dict[int, dict]:
         out = {}
         for i in range(len(plan)):
-            chunk = _read_json(_batch_file(part, i))
-            if chunk is not None and chunk.get("rows") == plan[i]:
+            path = _batch_file(part, i)
+            if not path.exists():
+                continue
+            chunk = _read_json(path)
+            why = _chunk_problem(chunk, plan[i])
+            if why is None:
                 out[i] = chunk
+            else:
+                print(f"{path}: batch checkpoint not used ({why}); computing it again",
+                      file=sys.stderr)  # fmt: skip
+                path.unlink(missing_ok=True)
         return out
 
     plan: list[list[int]] | None = manifest["plan"] if manifest else None
@@ -245,6 +309,7 @@ def predict_file(
                     "position_logprobs": res.position_logprobs.tolist(),
                     "answer_logprobs": res.answer_logprobs.tolist(),
                 }
+                chunk["sha256"] = _chunk_digest(chunk)
                 _write_json(_batch_file(part, i), chunk)
                 done[i] = chunk
                 bar.update(len(rows))
@@ -258,9 +323,8 @@ def predict_file(
         for r, t in zip(rows, chunk["text"], strict=True):
             text[r] = t
         logprob[rows] = _floats(chunk["logprob"])
-        if "position_logprobs" in chunk:  # checkpoints written before these existed
-            positions[rows] = _floats(chunk["position_logprobs"])
-            answers[rows] = _floats(chunk["answer_logprobs"])
+        positions[rows] = _floats(chunk["position_logprobs"])
+        answers[rows] = _floats(chunk["answer_logprobs"])
     table = score(prompts, text, logprob, spec["name"], positions, answers)
     write_table(table, out_path)
     shutil.rmtree(part, ignore_errors=True)
@@ -274,23 +338,45 @@ def _floats(values: list) -> np.ndarray:
 STORE = ".store"
 
 
-def store_path(out_path: str | os.PathLike, fingerprint: str) -> Path:
-    """Where a finished predictions table is kept for reuse (see the module doc)."""
+def store_dir(out_path: str | os.PathLike) -> Path:
+    """The store of the predictions tables written beside ``out_path``."""
+    return Path(out_path).parent / STORE
+
+
+def store_path(out_path: str | os.PathLike, fingerprint: str, sha256: str) -> Path:
+    """Where a finished predictions table with this fingerprint and these bytes
+    (``sha256``) is kept for reuse (see the module doc)."""
     out = Path(out_path)
-    return out.parent / STORE / f"{out.stem}-{fingerprint[:24]}{out.suffix}"
+    return store_dir(out) / f"{out.stem}-{fingerprint[:24]}-{sha256}{out.suffix}"
 
 
-def _link(src: Path, dst: Path) -> None:
-    """``dst`` becomes the same file as ``src`` (a hard link; a copy where the
-    filesystem has none), replacing ``dst`` atomically."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(dst.name + ".link")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copy2(src, tmp)
-    os.replace(tmp, dst)
+def _restore(out: Path, fingerprint: str) -> Path | None:
+    """Copy the stored table of this fingerprint back to ``out``, its bytes checked
+    against the sha256 in its name; a damaged entry is reported and removed.
+    Returns the entry used, or None when there is none (left)."""
+    for entry in sorted(store_dir(out).glob(f"{out.stem}-{fingerprint[:24]}-*{out.suffix}")):
+        recorded = entry.stem.rsplit("-", 1)[-1]
+        try:
+            copy_verified(entry, out, recorded)
+        except IntegrityError as err:
+            print(f"damaged store entry removed, its table is computed again: {err}",
+                  file=sys.stderr)  # fmt: skip
+            entry.unlink(missing_ok=True)
+            continue
+        return entry
+    return None
+
+
+def _store(out: Path, fingerprint: str) -> Path:
+    """Keep a verified copy of the just-written table ``out`` in the store (its
+    content digest read back first), replacing that table's older entries."""
+    read_arrow(out)
+    digest = file_sha256(out)
+    for old in store_dir(out).glob(f"{out.stem}-*{out.suffix}"):
+        old.unlink()  # superseded by this table
+    entry = store_path(out, fingerprint, digest)
+    copy_verified(out, entry, digest)
+    return entry
 
 
 def predict_files(
@@ -303,13 +389,20 @@ def predict_files(
 ) -> dict[str, str]:
     """Predict each ``(prompts_path, out_path)`` of ``jobs`` with one model, loading
     its weights at most once (not at all when every table is in the store). A table
-    whose prompts, model entry and seed are unchanged since it was last computed is
-    linked back from the store; the others are computed (resuming from checkpoints).
+    whose prompts, model entry, weights and seed are unchanged since it was last
+    computed is copied back from the store (checked); the others are computed
+    (resuming from checkpoints). The weights are checked first (see
+    :func:`checkpoint_identity`), and the job holds the store's lock throughout.
     ``code``: a fingerprint of the code that computes predictions (the workflow
     passes its rule's), so that changed code recomputes rather than reuses.
     Returns ``{out_path: "reused" | "computed"}``; the backend is loaded on demand
     and released at the end."""
     spec = resolve_checkpoint(spec)
+    t0 = time.perf_counter()
+    weights = checkpoint_identity(spec)
+    if looks_like_path(str(spec.get("checkpoint") or "")) and weights:
+        print(f"{spec['checkpoint']}: {len(weights)} file(s) checked by sha256 in "
+              f"{time.perf_counter() - t0:.3f}s", file=sys.stderr)  # fmt: skip
     loaded: list[Backend] = []
 
     def backend() -> Backend:
@@ -318,22 +411,26 @@ def predict_files(
         return loaded[0]
 
     status = {}
-    try:
-        for prompts_path, out_path in jobs:
-            kept = store_path(out_path, _fingerprint(spec, prompts_path, seed, code))
-            if kept.is_file():
-                _link(kept, Path(out_path))
-                status[str(out_path)] = "reused"
-                print(f"{out_path}: unchanged, reused from {kept.parent}", file=sys.stderr)
-                continue
-            predict_file(spec, prompts_path, out_path, seed, backend=backend, progress=progress)
-            for old in kept.parent.glob(f"{Path(out_path).stem}-*{kept.suffix}"):
-                old.unlink()  # superseded by this table
-            _link(Path(out_path), kept)
-            status[str(out_path)] = "computed"
-    finally:
-        if loaded:
-            loaded[0].close()
+    stores = sorted({store_dir(out) for _, out in jobs})
+    with contextlib.ExitStack() as locks:
+        for store in stores:
+            locks.enter_context(exclusive(store / ".lock", f"the predictions store {store}"))
+        try:
+            for prompts_path, out_path in jobs:
+                out = Path(out_path)
+                fingerprint = _fingerprint(spec, prompts_path, seed, code, weights)
+                kept = _restore(out, fingerprint)
+                if kept is not None:
+                    status[str(out_path)] = "reused"
+                    print(f"{out_path}: unchanged, reused from {kept.parent}", file=sys.stderr)
+                    continue
+                predict_file(spec, prompts_path, out, seed, backend=backend,
+                             progress=progress, weights=weights)  # fmt: skip
+                _store(out, fingerprint)
+                status[str(out_path)] = "computed"
+        finally:
+            if loaded:
+                loaded[0].close()
     print(
         f"{spec['name']}: {len(loaded)} weight load(s) for {len(status)} table(s)", file=sys.stderr
     )

@@ -7,8 +7,9 @@ one token per nucleotide (``tokenization.char_tokenizer("ACGT")``). Training run
 phases of (steps, context, batch), typically most steps at a short context and a
 short phase at the full context so RoPE positions up to the longest prompt are
 seen. The result is an ordinary local checkpoint directory
-(``AutoModelForCausalLM`` / ``AutoTokenizer``) plus ``loss.tsv`` and
-``pretrain.json``.
+(``AutoModelForCausalLM`` / ``AutoTokenizer``) plus ``loss.tsv``,
+``pretrain.json`` and ``SHA256SUMS`` (the sha256 of every file, checked whenever
+the weights are copied or used: :mod:`genomic_icl.integrity`).
 
 Shipped weights: the default recipe's model is trained once and ships with the
 package (``genomic_icl/data/pretrained/NAME``, its ``pretrain.json`` holding the
@@ -40,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from genomic_icl import corpus as corpus_mod
+from genomic_icl.integrity import SUMS, IntegrityError, weights_digest, write_sums
 
 GENOMIC_ALPHABET = "ACGT"
 LOSS_COLUMNS = (
@@ -143,8 +145,12 @@ def shipped_weights(recipe: Mapping, shipped_dir: str | Path = SHIPPED_DIR) -> P
 
 def install_shipped(src: str | Path, out_dir: str | Path, recipe: Mapping) -> dict:
     """Copy a shipped checkpoint (checked against ``recipe``'s digest) to ``out_dir``,
-    the directory the recipe's training would write; returns its ``pretrain.json``."""
+    the directory the recipe's training would write; returns its ``pretrain.json``.
+    Its files are checked against its ``SHA256SUMS`` before and after the copy."""
     src, out_dir = Path(src), Path(out_dir)
+    if not (src / SUMS).is_file():
+        raise IntegrityError(f"{src / SUMS}: missing; reinstall genomic-icl (pip install -e .)")
+    shipped = weights_digest(src, "reinstall genomic-icl (git checkout / pip install -e .)")
     summary = json.loads((src / "pretrain.json").read_text())
     digest = recipe_digest(dict(recipe))
     if summary.get("recipe_digest") != digest:
@@ -154,6 +160,9 @@ def install_shipped(src: str | Path, out_dir: str | Path, recipe: Mapping) -> di
     if out_dir.exists():
         shutil.rmtree(out_dir)
     shutil.copytree(src, out_dir)
+    fix = f"the copy from {src} failed (disk?): delete {out_dir} and rerun"
+    if weights_digest(out_dir, fix) != shipped:
+        raise IntegrityError(f"{out_dir}: holds other files than {src}; {fix}")
     return summary
 
 
@@ -556,6 +565,7 @@ def save(run: Run, out_dir: str | Path) -> dict:
     write_loss_tsv(run.rows, out_dir / "loss.tsv")
     info = summary(run)
     (out_dir / "pretrain.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    write_sums(out_dir)  # last: every file the model is, checked before each use
     return info
 
 

@@ -83,3 +83,40 @@ def scored_table(prompts: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFra
     pred = merged["pred_bits"].to_numpy()
     merged["pred_diversity"] = np.where(pred >= 0, bit_diversity(np.maximum(pred, 0)), -1)
     return merged
+
+
+def check_predictions(
+    prompts: pd.DataFrame, predictions: pd.DataFrame, where: str, model: str | None = None
+) -> None:
+    """Refuse a predictions table that is not the scoring of these prompts: raises
+    ``ValueError`` naming ``where`` (its path) when a column is missing, the model
+    is another, a row key (function, n_shots, trial, encoding) repeats or is not
+    the prompts' (other encoding, other shot count, other trials), or the scored
+    columns (bits, validity, correctness, per-position match) are not what these
+    prompts' targets and symbols give for its predictions."""
+    missing = [c for c in PREDICTION_COLUMNS if c not in predictions.columns]
+    if missing:
+        raise ValueError(f"{where}: not a predictions table (no column {', '.join(missing)})")
+    models = sorted(set(predictions["model"]))
+    if model is not None and models != [model]:
+        raise ValueError(f"{where}: predictions of {models}, not of model {model!r}")
+    for col in ("encoding", "n_shots"):
+        have, want = set(predictions[col]), set(prompts[col])
+        if have != want:
+            raise ValueError(f"{where}: {col} {sorted(have)} but its prompts have {sorted(want)}")
+    if predictions.duplicated(KEY).any():
+        raise ValueError(f"{where}: rows repeat a (function, n_shots, trial, encoding) key")
+    merged = predictions.merge(prompts[[*KEY, "target", "sym0", "sym1"]], on=KEY, how="outer")
+    if len(merged) != len(prompts) or len(predictions) != len(prompts):
+        raise ValueError(
+            f"{where}: its {len(predictions)} rows are not the {len(prompts)} prompts "
+            "(other functions or trials)"
+        )
+    again = score(merged, merged["prediction"], None, models[0])
+    derived = ["pred_bits", "valid", "correct", "position_match"]
+    bad = (merged[derived].to_numpy() != again[derived].to_numpy()).any(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"{where}: {int(bad.sum())} of {len(bad)} rows are not scored as their prompts' "
+            "targets and symbols give (predictions of other prompts, or damaged)"
+        )
