@@ -174,6 +174,11 @@ def exclusive(lock_path: Path, what: str) -> Iterator[None]:
             t0 = time.monotonic()
             fcntl.flock(fh, fcntl.LOCK_EX)
             print(f"got {what} after {time.monotonic() - t0:.1f}s", file=sys.stderr, flush=True)
+        except OSError as err:
+            raise OSError(
+                f"{lock_path}: cannot be locked ({err}); this filesystem lacks flock "
+                "(NFS v4 has it; Lustre needs the -o flock mount option)"
+            ) from None
         fh.seek(0)
         fh.truncate()
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
