@@ -20,7 +20,10 @@ For every model and n it prints and writes (``--out``, TSV):
   ``generate(do_sample=False, max_new_tokens=8)``; for Evo 2 vortex's cached
   ``Generator(top_k=1)`` on the same model instance) on ``--generate-per-n`` of the
   prompts, projected to all, over the project's time; ``identical`` counts equal
-  greedy tokens (bf16: a near tie may round either way).
+  greedy tokens (bf16: a near tie may round either way), and ``disagree_margins``
+  gives, for each prompt where they differ, the logit gap between the two tokens at
+  the first position where they part (one full forward pass over the shared
+  context; a small gap is a near tie that rounding decided, a large one a bug).
 
 Then, at the largest n, prompts/s for each of ``--batch-tokens`` (the best one is the
 value for ``configs/paper.yaml``), and the GPU minutes of the paper's whole workload
@@ -37,6 +40,10 @@ docs/performance.md)::
 On a CPU, tiny models of the same code paths check the script in seconds::
 
     python benchmarks/gpu.py --tiny
+
+``--tiny`` hides every GPU (``CUDA_VISIBLE_DEVICES=''``) so that it rehearses on the CPU
+on any machine. ``--out`` gets each row as soon as it is measured (a late crash keeps
+the rows before it); ``benchmarks/gpu_session.sh`` runs this in a lent GPU session.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ import contextlib
 import functools
 import io
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -83,7 +91,7 @@ EVO2 = {"evo2-1b": "evo2-1b-8k.yml", "evo2-7b": "evo2-7b-1m.yml", "evo2-40b": "e
 COLUMNS = [
     "model", "n", "prompts", "tokens", "batch_tokens", "project_s", "prompts_per_s",
     "tokens_per_s", "pass_s", "cost_vs_pass", "generate_s_per_prompt",
-    "speedup_vs_generate", "identical", "checked", "peak_mem_gib", "mfu",
+    "speedup_vs_generate", "identical", "checked", "disagree_margins", "peak_mem_gib", "mfu",
 ]  # fmt: skip
 
 
@@ -219,6 +227,21 @@ class Subject:
             # use_cache=True: transformers' forward is the faster one with it (CPU: 3x)
             self.backend.model(input_ids=x, use_cache=True, logits_to_keep=8)
 
+    def last_logits(self, ids: list[int]):
+        """The next-token logits after ``ids`` (one full forward pass, no cache)."""
+        x = torch.tensor([ids], device=self.device)
+        if self.family == "Evo2":
+            return self.backend.model(x)[0][0, -1].float()
+        return self.backend.model(input_ids=x).logits[0, -1].float()
+
+    def margin(self, row: pd.DataFrame, ours: list[int], theirs: list[int]) -> float:
+        """The logit gap between our and the baseline's token where they first differ
+        (``row``: the prompt's one-row table)."""
+        p = self.ids(row)[0][0]
+        j = next(i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b)
+        logits = self.last_logits(p + ours[:j])
+        return abs(float(logits[ours[j]] - logits[theirs[j]]))
+
     def generate(self, prompt: str) -> list[int]:
         """Greedy tokens of one prompt by per-prompt decoding (the baseline)."""
         if self.family == "Evo2":  # vortex's cached generation, on the same model instance
@@ -279,6 +302,8 @@ def measure(subject: Subject, n: int, args) -> dict:
         k = min(args.generate_per_n, len(df))
         naive: list[list[int]] = []
         gen_s = timed(lambda: naive.extend(subject.generate(p) for p in df.prompt[:k]), device)
+        differ = [i for i in range(k) if naive[i][:8] != list(ours[i])[:8]]
+        margins = [subject.margin(df.iloc[[i]], list(ours[i]), naive[i]) for i in differ]
     p, t = subject.ids(df)
     tokens = sum(len(a) + len(b) for a, b in zip(p, t, strict=True))
     generate_total = gen_s / k * len(df)
@@ -295,8 +320,9 @@ def measure(subject: Subject, n: int, args) -> dict:
         "cost_vs_pass": project_s / pass_s,
         "generate_s_per_prompt": gen_s / k,
         "speedup_vs_generate": generate_total / project_s,
-        "identical": sum(naive[i][:8] == list(ours[i])[:8] for i in range(k)),
+        "identical": k - len(differ),
         "checked": k,
+        "disagree_margins": ",".join(f"{m:.4g}" for m in margins),
         "peak_mem_gib": peak,
         "mfu": 2 * subject.flop_params * tokens / project_s / (args.peak_tflops * 1e12),
     }
@@ -378,6 +404,8 @@ def main() -> None:
         raise SystemExit(f"unknown model {unknown[0]!r}; known: {sorted(QWEN3) + sorted(EVO2)}")
 
     if args.tiny:
+        # before anything asks CUDA: vortex would place the layers on a visible GPU
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
         device, dtype = torch.device("cpu"), torch.float32
         torch.set_num_threads(2)
         print("--tiny: tiny models on the CPU check the code paths; the figures mean nothing")
@@ -387,7 +415,8 @@ def main() -> None:
     else:
         raise SystemExit("no CUDA device: run on a GPU, or pass --tiny to check the script")
     shots = sorted(int(v) for v in args.shots.split(","))
-    rows: list[dict] = []
+    if args.out:  # the header now, each row as soon as it is measured
+        pd.DataFrame(columns=COLUMNS).to_csv(args.out, sep="\t", index=False)
     measured: dict[str, tuple[str, int, float]] = {}
     for name in names:
         start = time.perf_counter()
@@ -405,6 +434,10 @@ def main() -> None:
         for n in shots:
             row = measure(subject, n, args)
             mine.append(row)
+            if args.out:
+                pd.DataFrame([row], columns=COLUMNS).to_csv(
+                    args.out, sep="\t", index=False, header=False, mode="a", float_format="%.6g"
+                )
             print(
                 f"  n={n:3d}: {row['prompts_per_s']:8.1f} prompts/s "
                 f"{row['tokens_per_s']:10,.0f} tokens/s  cost vs one pass "
@@ -430,15 +463,12 @@ def main() -> None:
         minutes = paper_minutes(table, subject.encoding)
         print(f"  paper workload (all n, extrapolated from these n): {minutes:.1f} GPU-minutes")
         measured[name] = (subject.family, subject.params, minutes)
-        rows.extend(mine)
         del subject
         if device.type == "cuda":
             torch.cuda.empty_cache()
     for line in scaled_minutes(measured):
         print(line)
-    result = pd.DataFrame(rows, columns=COLUMNS)
     if args.out:
-        result.to_csv(args.out, sep="\t", index=False, float_format="%.6g")
         print(f"wrote {args.out}")
 
 

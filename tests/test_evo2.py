@@ -3,7 +3,8 @@
 A tiny random StripedHyena 2 (evo2's packaged 7B config cut down to 4 blocks) is
 saved as a checkpoint and loaded through vortex's ``load_checkpoint`` (Wqkv
 permutation, dtype conversion), as a user's own checkpoint with ``config:`` is. The
-only stand-ins are the two CUDA-only imports of vortex (tests/support/vortex_cpu.py).
+only stand-ins are the two CUDA-only imports of vortex (tests/support/vortex_cpu.py),
+each installed only where the machine lacks what it stands in for.
 Greedy tokens are compared, in fp32, with plain step-by-step greedy decoding by full
 forward passes.
 """
@@ -145,8 +146,8 @@ def test_checkpoint_loads_through_vortex(tiny):
     raw = saved["blocks.3.inner_mha_cls.Wqkv.weight"].bfloat16().float()
     assert not torch.equal(loaded, raw)  # permuted rows ...
     assert torch.equal(loaded.sort(0).values, raw.sort(0).values)  # ... of the same weights
-    with torch.inference_mode():
-        logits, _ = model(torch.tensor([list(b"ACGTACGTAC")]))
+    with torch.inference_mode():  # vortex placed the layers on a visible GPU
+        logits, _ = model(torch.tensor([list(b"ACGTACGTAC")], device=device_of(model)))
     assert torch.isfinite(logits).all()
 
 
@@ -230,12 +231,16 @@ def test_wrong_encoding_is_refused_at_planning(tmp_path):
 
 def test_environment_checks(tiny, monkeypatch):
     spec = tiny_spec(tiny)
-    Evo2Backend.check_environment(spec)  # CPU, the stand-in rotary registered
-    if not torch.cuda.is_available():
+    if torch.cuda.is_available():  # vortex would put the layers on the GPU anyway
+        with pytest.raises(BackendError, match="CUDA_VISIBLE_DEVICES"):
+            Evo2Backend.check_environment(spec)
+        spec = {**spec, "device": "auto"}
+    else:
         with pytest.raises(BackendError, match="--nv"):
             Evo2Backend.check_environment({**spec, "device": "auto"})
+    Evo2Backend.check_environment(spec)  # the stand-in rotary registered where needed
     # without the stand-in, vortex needs flash-attn's CUDA extension to import at all
-    monkeypatch.delitem(sys.modules, vortex_cpu.ROTARY_MODULE)
+    monkeypatch.delitem(sys.modules, vortex_cpu.ROTARY_MODULE, raising=False)
     real = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util,

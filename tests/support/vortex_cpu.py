@@ -8,8 +8,8 @@ vortex assumes CUDA in two places that have nothing to do with the arithmetic:
    register a pure-torch ``apply_rotary`` (same arguments and semantics) under that
    module name before vortex is imported, so neither is loaded.
 2. vortex enters ``torch.cuda.device(x.device)`` around model construction and every
-   Hyena block's projections; for a CPU device that raises. We make it a no-op for
-   CPU devices (CUDA devices keep the original behaviour).
+   Hyena block's projections; for a CPU device that raises. Where CUDA is absent we
+   make it a no-op for CPU devices (CUDA devices keep the original behaviour).
 
 Everything else (StripedHyena, its FFT prefill, the recurrent inference state,
 ``load_checkpoint`` with its Wqkv permutation and dtype conversion, evo2's loader)
@@ -70,16 +70,21 @@ def apply_rotary(
 
 
 def install() -> None:
-    """Register the CPU stand-ins (before or after torch, before vortex)."""
+    """Register the stand-ins that this machine needs (before or after torch, before
+    vortex): the rotary only where flash-attn's CUDA extension is missing (a GPU
+    without it too, e.g. the lent GPU sessions' image), the ``torch.cuda.device``
+    tolerance only where CUDA is absent. On a machine with both, nothing changes."""
+    import importlib.util
+
     import torch
 
-    if ROTARY_MODULE not in sys.modules:
+    if ROTARY_MODULE not in sys.modules and importlib.util.find_spec("flash_attn_2_cuda") is None:
         module = types.ModuleType(ROTARY_MODULE)
         module.apply_rotary = apply_rotary
         module.__doc__ = "pure-torch stand-in registered by tests/support/vortex_cpu.py"
         sys.modules[ROTARY_MODULE] = module
     original = torch.cuda.device
-    if getattr(original, "_cpu_tolerant", False):
+    if torch.cuda.is_available() or getattr(original, "_cpu_tolerant", False):
         return
 
     def device(dev):
