@@ -512,6 +512,49 @@ def test_cli_predict(tmp_path):
     )
 
 
+GPU_IMAGE = REPO / "tests" / "support" / "gpu_image"  # hides jsonschema and snakemake
+
+
+def test_prediction_needs_neither_jsonschema_nor_snakemake(tmp_path):
+    """As on the GPU image: `genomic-icl predict` runs a saved hf model (and still
+    refuses a bad entry), and the inference rule's code imports neither package."""
+    import yaml
+
+    tok = char_tokenizer("0123456789")
+    model = sharpen(tiny_qwen3(len(tok), seed=2, eos=tok.eos_token_id))
+    model.save_pretrained(tmp_path / "tiny")
+    tok.save_pretrained(tmp_path / "tiny")
+    entry = {"name": "tiny", "backend": "hf", "checkpoint": str(tmp_path / "tiny")}
+    config = {
+        "functions": FUNCS,
+        "shots": [2],
+        "trials": 2,
+        "encodings": {"l": {"alphabet": "0123456789"}},
+    }
+    config["models"] = [{**entry, "encoding": "l", "device": "cpu", "batch_tokens": 512}]
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
+    write_table(prompt_table(FUNCS, 2, 2, LING, 7), tmp_path / "p.parquet")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(GPU_IMAGE), with_src()])}
+    cmd = [sys.executable, "-m", "genomic_icl.cli", "predict", "--config", str(tmp_path / "c.yaml")]
+    cmd += ["--prompts", str(tmp_path / "p.parquet"), "-o", str(tmp_path / "o.parquet")]
+    run = subprocess.run([*cmd, "--model", "tiny"], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "jsonschema is not installed" in run.stderr
+    assert len(read_table(tmp_path / "o.parquet")) == len(FUNCS) * 2
+    bad = subprocess.run([*cmd, "--model", "nope"], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "no model named 'nope'" in bad.stderr
+    code = textwrap.dedent("""
+        import importlib.util, sys
+        assert importlib.util.find_spec("jsonschema") is None  # the hook works
+        assert importlib.util.find_spec("snakemake") is None
+        import genomic_icl.cli, genomic_icl.inference, genomic_icl.workflow  # scripts/predict.py
+        from genomic_icl.models import get_backend
+        get_backend("hf"), get_backend("evo2"), get_backend("reference")
+        assert not {"jsonschema", "snakemake"} & set(sys.modules)
+    """)
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+
+
 def test_backend_named_by_import_path():
     from genomic_icl.models.reference import ReferenceBackend
 

@@ -194,6 +194,27 @@ def load_config(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {err}") from None
 
 
+def load_config_without_schema(path: str | Path) -> dict[str, Any]:
+    """A config read as :func:`load_config` reads it, for an environment without
+    jsonschema (GPU job images): defaults filled and every check but the schema's
+    (types, unknown keys) made. Only for configs the workflow or `genomic-icl
+    validate` has checked where jsonschema is installed."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    config = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of keys")
+    _fill_defaults(config, schema())
+    try:
+        errors = _semantic_errors(config)
+    except (KeyError, TypeError, AttributeError) as err:
+        errors = [f"{err!r} (run `genomic-icl validate` where jsonschema is installed)"]
+    if errors:
+        raise ConfigError(f"{path}: invalid config:\n  " + "\n  ".join(errors))
+    return config
+
+
 def function_names(config: dict[str, Any]) -> list[str]:
     """The functions a (validated) config evaluates, in order."""
     return list(FUNCTION_NAMES) if config["functions"] == "all" else list(config["functions"])
