@@ -355,6 +355,88 @@ def test_continuation_reuses_the_sliced_kv_cache(arch):
         assert ids[r] == reference_greedy(model, tok, df.prompt.iloc[r])
 
 
+def live_kv_bytes() -> int:
+    """Bytes of the distinct storages of every live 4-d tensor (a KV cache's layers)."""
+    import gc
+
+    seen = {}
+    for obj in gc.get_objects():
+        if isinstance(obj, torch.Tensor) and obj.ndim == 4:
+            storage = obj.untyped_storage()
+            seen[storage.data_ptr()] = storage.nbytes()
+    return sum(seen.values())
+
+
+def test_cached_greedy_holds_the_cache_once():
+    """While rows decode, the KV cache is held once: never more than the teacher-forced
+    pass's whole cache (before, that cache stayed alive beside per-group copies)."""
+    from genomic_icl.models.greedy import greedy_kv
+
+    tok = char_tokenizer("0123456789")
+    model = sharpen(tiny_qwen3(len(tok), seed=5, eos=tok.eos_token_id))
+    df = prompt_table(FUNCS, 16, 4, LING, 7)
+    p, t = HFBackend(hf_spec(), model=model, tokenizer=tok).encode(
+        df.prompt.tolist(), df.target.tolist()
+    )
+    prompt_ids, target_ids = torch.tensor(p), torch.tensor(t)
+    B, width = prompt_ids.shape[0], prompt_ids.shape[1] + target_ids.shape[1] - 1
+    cfg = model.config
+    whole = 2 * cfg.num_hidden_layers * B * cfg.num_key_value_heads * width * cfg.head_dim * 4
+    baseline, during = live_kv_bytes(), []
+    model.register_forward_pre_hook(
+        lambda _m, _a, kw: (
+            during.append(live_kv_bytes() - baseline) if kw["input_ids"].shape[1] == 1 else None
+        ),
+        with_kwargs=True,
+    )
+    tokens, _ = greedy_kv(model, prompt_ids, target_ids, 8, [tok.eos_token_id])
+    assert during, "no row decoded past the teacher-forced pass"
+    print(f"cache held while decoding: {max(during)} bytes of {whole} (whole pass)")
+    assert max(during) <= whole, (max(during), whole)
+    for r in range(0, B, 5):
+        assert tokens[r] == reference_greedy(model, tok, df.prompt.iloc[r])
+
+
+@pytest.mark.parametrize(
+    "devices",
+    [
+        ["cpu", "cpu"],
+        pytest.param(
+            ["cuda:0", "cuda:1"],
+            marks=[
+                pytest.mark.gpu,
+                pytest.mark.skipif(
+                    not torch.cuda.is_available() or torch.cuda.device_count() < 2,
+                    reason="needs two CUDA devices",
+                ),
+            ],
+        ),
+    ],
+)
+def test_model_spread_over_devices_matches_generate(devices):
+    """A model placed by a device map (accelerate's hooks, as ``device_map="auto"``
+    places a large model over GPUs): each layer's cache lives on its layer's device."""
+    from accelerate import dispatch_model
+
+    tok = char_tokenizer("0123456789")
+    model = sharpen(tiny_qwen3(len(tok), seed=6, eos=tok.eos_token_id))
+    device_map = {
+        "model.embed_tokens": devices[0],
+        "model.rotary_emb": devices[0],
+        "model.layers.0": devices[0],
+        "model.layers.1": devices[1],
+        "model.norm": devices[1],
+        "lm_head": devices[1],
+    }
+    model = dispatch_model(model, device_map=device_map)
+    backend = HFBackend(hf_spec(), model=model, tokenizer=tok)
+    df = prompt_table(FUNCS, 8, 2, LING, 3)
+    ids, _, lp = run_backend(backend, df)
+    assert np.isfinite(lp).all()
+    for r in range(len(df)):
+        assert ids[r] == reference_greedy(model, tok, df.prompt.iloc[r]), r
+
+
 def test_fallback_with_merging_tokenizer_matches_generate():
     tok = merging_tokenizer()
     model = sharpen(tiny_llama(len(tok), seed=4, eos=tok.eos_token_id), 6.0)

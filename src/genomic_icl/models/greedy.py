@@ -7,7 +7,9 @@ produces) and the log-probability of the target under the model.
 One teacher-forced forward pass over prompt + target decides, per row, the greedy
 output up to the first position where it leaves the target. Rows that matched all 8
 symbols are done. The others continue real greedy decoding from the KV cache of that
-same pass, cropped to their correct prefix, so no prompt is ever re-encoded. (The
+same pass, cropped to their correct prefix, so no prompt is ever re-encoded; the
+cache's rows are selected in place, so it is held once (not once per group), and
+each layer's indices live on that layer's device (a model spread over GPUs). (The
 ``evo2`` backend has its own cached scheme for vortex's recurrent state:
 :func:`genomic_icl.models.evo2.cached_greedy`.)
 
@@ -71,14 +73,44 @@ def _sliceable(cache) -> bool:
     )
 
 
-def _sub_cache(cache, rows, length):
-    """A new DynamicCache of the given rows, cut to the first ``length`` positions."""
-    from transformers.cache_utils import DynamicCache
+class _OnDevice:
+    """An index tensor, copied once to each device that asks for it (a model spread
+    over several GPUs keeps each layer's cache on that layer's device)."""
 
-    data = [
-        (layer.keys[rows, :, :length], layer.values[rows, :, :length]) for layer in cache.layers
-    ]
-    return DynamicCache(ddp_cache_data=data)
+    def __init__(self, index) -> None:
+        self._by_device = {index.device: index}
+
+    def on(self, device):
+        if device not in self._by_device:
+            self._by_device[device] = next(iter(self._by_device.values())).to(device)
+        return self._by_device[device]
+
+
+def _split_rows(cache, take, keep=None, length: int | None = None) -> list[tuple]:
+    """In place, layer by layer: the cache keeps only batch rows ``take`` (None: all, in
+    order, without a copy), cut to their first ``length`` positions; returns per layer
+    (keys, values) of rows ``keep`` at full length (nothing when None). A layer's old
+    tensors are freed before the next layer's are indexed, so the cache is never held
+    twice. Indices go to each layer's own device (a model spread over GPUs)."""
+    take_at = None if take is None else _OnDevice(take)
+    keep_at = None if keep is None else _OnDevice(keep)
+    rest = []
+    for layer in cache.layers:
+        kv = (layer.keys, layer.values)
+        if keep_at is not None:
+            rest.append(tuple(t.index_select(0, keep_at.on(t.device)) for t in kv))
+        kv = tuple(t[:, :, :length] for t in kv)
+        if take_at is not None:
+            kv = tuple(t.index_select(0, take_at.on(t.device)) for t in kv)
+        layer.keys, layer.values = kv
+        del kv
+    return rest
+
+
+def _set_layers(cache, data: list[tuple]) -> None:
+    """Make ``data`` (per layer, keys and values) the cache's content, in place."""
+    for layer, (k, v) in zip(cache.layers, data, strict=True):
+        layer.keys, layer.values = k, v
 
 
 def greedy_kv(
@@ -122,11 +154,25 @@ def greedy_kv(
     by_len: dict[int, list[int]] = {}
     for r in todo:
         by_len.setdefault(int(prefix_len[r]), []).append(r)
+    sliceable = cache is not None and _sliceable(cache)
+    if sliceable:
+        # one copy of the cache at any time: the rows still to decode (in ``left``
+        # order) shrink as each group of one prefix length is taken from them
+        left = todo
+        _split_rows(cache, torch.tensor(left, dtype=torch.long, device=prompt_ids.device))
     for p, rows in sorted(by_len.items()):
         rows_t = torch.tensor(rows, device=prompt_ids.device)
         last = torch.tensor([tokens[r][-1] for r in rows], device=prompt_ids.device)
-        if cache is not None and _sliceable(cache):
-            sub = _sub_cache(cache, rows_t, L + p - 1)
+        if sliceable:
+            pos, chosen = {r: i for i, r in enumerate(left)}, set(rows)
+            left = [r for r in left if r not in chosen]
+            if left:  # other groups wait at full length in ``rest``
+                take = torch.tensor([pos[r] for r in rows], device=prompt_ids.device)
+                keep = torch.tensor([pos[r] for r in left], device=prompt_ids.device)  # not empty
+                rest = _split_rows(cache, take, keep, L + p - 1)
+            else:  # the last group: all rows left, in order
+                _split_rows(cache, None, None, L + p - 1)
+            sub = cache
         else:  # no reusable cache: encode prompt + settled prefix again
             ctx = torch.cat(
                 [
@@ -151,6 +197,9 @@ def greedy_kv(
             for r, t in zip(rows, last.tolist(), strict=True):
                 tokens[r].append(t)
         del sub
+        if sliceable and left:
+            _set_layers(cache, rest)
+            del rest
     return _cut_at_eos(tokens, eos), logprob
 
 
