@@ -7,15 +7,18 @@
 # while offline. They import nothing heavy (no torch, transformers or evo2), so a
 # CPU login node plans the GPU jobs. Checks that need the job's machine (CUDA
 # present, evo2 installed, FP8 support) run at the start of each job, before any
-# weights are read.
+# weights are read. The estimated peak GPU memory of an entry asking for GPUs is
+# checked against their memory (genomic_icl.memory, slurm.gpu_memory_gb).
 from snakemake.exceptions import WorkflowError
 
+from genomic_icl.memory import check_fits
 from genomic_icl.models import BackendError
 from genomic_icl.models import preflight as _preflight_model
 
 for _m in config["models"]:
     try:
         _preflight_model(_m, config["encodings"][_m["encoding"]]["alphabet"])
+        check_fits(_m, config)  # estimated GPU memory against the GPUs asked for
     except BackendError as _err:
         raise WorkflowError(f"models: {_err}")
 
