@@ -9,7 +9,7 @@ to those blocks (:func:`genomic_icl.memory.estimate`, weights and CUDA context
 left out). CPU kernels are not CUDA's (attention's math path, glibc's allocator),
 so this checks the terms of the model, not a GPU's exact peak.
 
-    python benchmarks/memory.py [--cases qwen3-0.6b:1:8192,qwen3-8b:32:8192,evo2-7b:1:4096]
+    python benchmarks/memory.py [--cases qwen3-0.6b:1:8192,evo2-7b:1:4096]
 
 Each case is MODEL:N_SHOTS:BATCH_TOKENS (models of benchmarks/gpu.py).
 """
@@ -58,6 +58,7 @@ def measure(model: str, n: int, batch_tokens: int) -> dict:
     torch.set_num_threads(2)
     device = torch.device("cpu")
     if model in gpu.EVO2:
+        sys.path.insert(0, str(REPO / "tests" / "support"))
         import tiny_evo2
 
         full = tiny_evo2.packaged_config(gpu.EVO2[model])
@@ -115,7 +116,9 @@ def estimated(model: str, tokens: int, batch_tokens: int, params: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cases", default="qwen3-0.6b:1:8192,qwen3-8b:32:8192,evo2-7b:1:4096")
+    ap.add_argument(
+        "--cases", default="qwen3-0.6b:1:8192,qwen3-0.6b:32:8192,qwen3-8b:32:8192,evo2-7b:1:4096"
+    )
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
