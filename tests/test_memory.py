@@ -123,3 +123,27 @@ def test_planning_refuses_an_entry_too_big_for_its_gpus(tmp_path):
     config["slurm"] = {"gpu_memory_gb": None}  # no check
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     assert snakemake(tmp_path, "-n", check=False, env={"HF_HUB_OFFLINE": "0"}).returncode == 0
+
+
+def test_plan_prints_costs_and_says_what_they_rest_on(tmp_path, capsys):
+    from genomic_icl.cli import main
+
+    config = small_config(shots=[1, 8], trials=2)
+    config["encodings"]["linguistic"] = {"alphabet": "0123456789"}
+    gpu = {"gpu": 1, "mem_mb": 32000, "runtime": 60, "slurm_partition": "gpu"}
+    config["models"] += [
+        qwen_entry(name="q06", batch_tokens=65536, resources=gpu),
+        qwen_entry(name="q8", checkpoint="Qwen/Qwen3-8B-Base", resources=gpu, batch_tokens=8192),
+    ]
+    path = write_config(tmp_path, config)
+    measured = tmp_path / "gpu.tsv"
+    measured.write_text("model\tn\ttokens\tproject_s\nq8\t1\t1000\t0.5\nq8\t8\t3000\t1.5\n")
+    assert main(["plan", str(path), "--measured", str(measured), "--tflops", "100"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines()[2:] if line and line[0] != " "}
+    # 4 functions x 2 trials x 2 shot counts; n = 1: 25 + 8 symbols, n = 8: 144 + 8
+    assert rows["q06"].split()[1] == "16" and f"{8 * 33 + 8 * 152:,}" in rows["q06"]
+    assert rows["q06"].endswith("100 TFLOP/s assumed") and rows["q8"].endswith("measured")
+    assert f"{(8 * 33 + 8 * 152) / 2000 / 3600:7.3f}" in rows["q8"]  # 2000 tokens/s measured
+    assert "sbatch --gpus=1 --mem=32000M --time=60 --cpus-per-task=2 --partition=gpu" in out
+    assert "(1 x 80 GB)" in out and "(no GPU model)" in rows["mode"]

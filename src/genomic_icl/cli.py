@@ -79,6 +79,17 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan(args: argparse.Namespace) -> int:
+    from genomic_icl.config import load_config
+    from genomic_icl.costplan import ASSUMED_TFLOPS, cost_plan, format_plan
+
+    config = load_config(args.config)
+    tflops = ASSUMED_TFLOPS if args.tflops is None else args.tflops
+    plan = cost_plan(config, tflops, args.measured)
+    print(format_plan(plan, args.config, tflops))
+    return 0
+
+
 def _fit(args: argparse.Namespace) -> int:
     from genomic_icl.stats import fit_table, read_accuracy_tsv
 
@@ -120,6 +131,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="the predictions file to write")
     p.add_argument("--seed", type=int, default=None, help="default: the config's seed")
     p.set_defaults(func=_predict)
+
+    p = sub.add_parser(
+        "plan",
+        help="print what a config costs before launch: per model its prompts, tokens, "
+        "FLOPs, weights, peak GPU memory, GPU-hours and the SLURM request of its job",
+    )
+    p.add_argument("config")
+    p.add_argument(
+        "--tflops",
+        type=float,
+        default=None,
+        help="achieved TFLOP/s per GPU assumed where nothing was measured (default: 35%% "
+        "of an H100's dense bf16 peak)",
+    )
+    p.add_argument(
+        "--measured", help="a GPU session's gpu.tsv (benchmarks/gpu.py): its tokens/s win"
+    )
+    p.set_defaults(func=_plan)
 
     p = sub.add_parser(
         "fit",
