@@ -268,6 +268,8 @@ A100, H100 = (8, 0), (9, 0)
         ("evo2_40b", [H100, H100], True, None),
         ("evo2_40b", [A100, A100], True, "compute capability 8.9"),
         ("evo2_1b_base", [H100], False, "Transformer Engine"),
+        ("evo2_20b", [H100], False, "Transformer Engine"),
+        ("evo2_20b", [H100], True, None),
         ("evo-design/evo-2-7b-8k-microviridae", [A100], False, None),
     ],
 )
@@ -350,3 +352,81 @@ def test_float32_scores_are_stable_across_batchings(tiny):
     assert outs[0][0] == outs[1][0]
     np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-5)
     assert len(pd.unique(pd.Series(outs[0][0]))) > 1  # the model does not answer one thing
+
+
+class DelayedScalingLinear(torch.nn.Module):
+    """A stand-in for Transformer Engine's FP8 ``Linear`` under delayed scaling (TE has
+    no wheels to install here): each call scales by the largest input of the calls
+    before it, and keeps its state in ``fp8_meta`` behind get/set_extra_state."""
+
+    use_fp8_input_projections = True
+
+    def __init__(self, saved: bool) -> None:
+        super().__init__()
+        meta = type("Meta", (), {})()
+        meta.amax_history, meta.scale = torch.zeros(16), torch.ones(1)
+        self.fp8_meta = {"scaling_fwd": meta}
+        self.saved = saved
+
+    def get_extra_state(self):
+        m = self.fp8_meta["scaling_fwd"]
+        return torch.cat([m.amax_history, m.scale]) if self.saved else torch.empty(0)
+
+    def set_extra_state(self, state) -> None:
+        m = self.fp8_meta["scaling_fwd"]
+        m.amax_history.copy_(state[:16])
+        m.scale.copy_(state[16:])
+
+    def forward(self, x):
+        m = self.fp8_meta["scaling_fwd"]
+        out = torch.round(x * m.scale * 8) / 8  # quantised with the delayed scale
+        m.amax_history.copy_(torch.cat([m.amax_history[1:], x.abs().max().reshape(1)]))
+        m.scale.fill_(1.0 / max(float(m.amax_history.max()), 1e-3))
+        return out
+
+
+@pytest.mark.parametrize("saved", [True, False])
+def test_fp8_batches_do_not_depend_on_the_batches_before(saved):
+    """Restoring the loaded FP8 scaling state before each batch (as Evo2Backend.run
+    does) gives a batch the outputs it has in a fresh job: a resumed job's bytes."""
+    from genomic_icl.models.evo2 import fp8_states, restore_fp8_states
+
+    model = torch.nn.Sequential(DelayedScalingLinear(saved))
+    torch.manual_seed(0)
+    batches = [torch.randn(4, 3) * scale for scale in (1.0, 9.0, 0.5)]
+    fresh = [torch.nn.Sequential(DelayedScalingLinear(saved))(b) for b in batches]
+    states = fp8_states(model)
+    assert list(states) == ["0"]
+    drifting = [model(b) for b in batches]  # without the restore: history leaks in
+    assert not all(torch.equal(a, b) for a, b in zip(drifting, fresh, strict=True))
+    for b, want in zip(batches, fresh, strict=True):
+        restore_fp8_states(model, states)
+        assert torch.equal(model(b), want)
+
+
+def test_read_only_cache_without_the_merged_weights_is_caught_at_planning(tmp_path, monkeypatch):
+    """evo2 merges the hub's weight shards into <HF_HOME>/<model>.pt on first use: where
+    the job cannot write that (a shared read-only cache), planning says so with the one
+    command that merges them, and that command works."""
+    import genomic_icl.models.evo2 as evo2_backend
+
+    home = tmp_path / "hf"
+    snapshot = home / "hub" / "models--arcinstitute--evo2_40b" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (home / "hub" / "models--arcinstitute--evo2_40b" / "refs").mkdir()
+    (home / "hub" / "models--arcinstitute--evo2_40b" / "refs" / "main").write_text("abc123")
+    for i, chunk in enumerate([b"first-", b"second-", b"third"]):
+        (snapshot / f"evo2_40b.pt.part{i}").write_bytes(chunk)
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    spec = {"name": "e40", "backend": "evo2", "checkpoint": "evo2_40b", "encoding": "genomic"}
+    preflight(spec)  # a cache this account may write: evo2 merges it itself
+    # root may write anywhere, so the read-only mount is what `writable` reports
+    monkeypatch.setattr(evo2_backend, "writable", lambda folder: folder != home)
+    with pytest.raises(BackendError, match="Merge them once, on a login node") as err:
+        preflight(spec)
+    command = str(err.value).rsplit("as the cache's owner: ", 1)[1]
+    assert "3 weight shards" in str(err.value) and command.endswith(f"> {home}/evo2_40b.pt")
+    subprocess.run(["bash", "-c", command], check=True)
+    assert (home / "evo2_40b.pt").read_bytes() == b"first-second-third"
+    preflight(spec)  # merged: nothing left to write

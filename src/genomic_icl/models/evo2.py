@@ -133,6 +133,46 @@ def merged_weights_path(name: str) -> Path:
     return hub_cache().parent / f"{name}.pt"
 
 
+def writable(folder: Path) -> bool:
+    """Whether this process may create files in ``folder``."""
+    return os.access(folder, os.W_OK)
+
+
+def cached_shards(name: str) -> list[Path]:
+    """The ``<name>.pt.partN`` shards of a packaged model in the hub cache, in order
+    (none when the cache holds the whole ``<name>.pt`` or nothing)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    repo = PACKAGED[name][0]
+    if isinstance(try_to_load_from_cache(repo, f"{name}.pt", cache_dir=hub_cache()), str):
+        return []
+    shards = []
+    while isinstance(
+        part := try_to_load_from_cache(repo, f"{name}.pt.part{len(shards)}", cache_dir=hub_cache()),
+        str,
+    ):
+        shards.append(Path(part))
+    return shards
+
+
+def check_merge(label: str, name: str) -> None:
+    """evo2's loader joins the hub's ``.pt.partN`` shards into ``<HF_HOME>/<name>.pt``
+    on first use (and deletes the shards): in a cache the job may not write (a core
+    facility's shared, read-only cache) that fails. Refuse at planning, with the one
+    command that merges them, for whoever may write there, on a login node."""
+    merged = merged_weights_path(name)
+    shards = cached_shards(name)
+    if not shards or writable(merged.parent):
+        return
+    raise BackendError(
+        f"{label}: the model cache {merged.parent} holds {name}'s {len(shards)} weight "
+        f"shards but not the merged {merged.name}, and this account cannot write there "
+        "(evo2 merges them on first use). Merge them once, on a login node, as the "
+        f"cache's owner: cat {shards[0].parent}/{name}.pt.part{{0..{len(shards) - 1}}} "
+        f"> {merged}"
+    )
+
+
 def read_config(path: str | os.PathLike, model: str = "?") -> dict[str, Any]:
     """A vortex YAML config, checked for the keys StripedHyena needs and for layer
     indices that cover every block once; :class:`BackendError` names what is wrong."""
@@ -207,6 +247,8 @@ class Evo2Backend(Backend):
             if not expand(ckpt).is_file():
                 raise BackendError(f"{label}: checkpoint path {ckpt} does not exist")
             return
+        if not merged_weights_path(name).is_file():
+            check_merge(label, name)
         if hf_offline() and not merged_weights_path(name).is_file():
             from huggingface_hub import try_to_load_from_cache
 
@@ -287,6 +329,7 @@ class Evo2Backend(Backend):
             self.model = self.model.float()
         self.model.eval()
         lean_prefill(self.model)
+        self._fp8_states = fp8_states(self.model)
         params = next(iter(self.model.parameters()), None)
         self.device = params.device if params is not None else torch.device("cpu")
         self.batch_tokens = int(spec.get("batch_tokens", 65536))
@@ -305,6 +348,7 @@ class Evo2Backend(Backend):
 
         prompt_ids = torch.tensor(tokenize(batch["prompt"].tolist()), device=self.device)
         target_ids = torch.tensor(tokenize(batch["target"].tolist()), device=self.device)
+        restore_fp8_states(self.model, self._fp8_states)
         tokens, logprob = cached_greedy(self.model, prompt_ids, target_ids)
         return Continuations([detokenize(x)[:N_TARGET] for x in tokens], logprob, tokens)
 
@@ -313,6 +357,45 @@ class Evo2Backend(Backend):
 
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+def fp8_states(model) -> dict[str, Any]:
+    """The FP8 scaling state of every Transformer Engine layer of the model, as loaded.
+
+    vortex runs its FP8 input projections (``TELinear``, vtx 1.1 layers.py) under
+    ``DelayedScaling(amax_history_len=16, amax_compute_algo="max")``: each call's
+    scale comes from the largest input seen in the layer's last 16 calls, so a
+    batch's outputs would depend on the batches before it, and a job resumed after a
+    kill (which starts from the loaded state) would not give the bytes of an
+    uninterrupted run. :func:`restore_fp8_states` before every batch makes each batch
+    depend on its own prompts only; batches are fixed by the plan, so resumption is
+    exact. (Per-call "current" scaling would do the same, but the recipe is fixed in
+    vortex's layer and the released models were calibrated with delayed scaling.)
+    Transformer Engine keeps this state in ``fp8_meta`` and serialises it through
+    ``get_extra_state``/``set_extra_state``, as checkpoints store it."""
+    return {
+        name: module.get_extra_state()
+        for name, module in model.named_modules()
+        if getattr(module, "use_fp8_input_projections", False) and hasattr(module, "fp8_meta")
+    }
+
+
+def restore_fp8_states(model, states: dict[str, Any]) -> None:
+    """Put back the FP8 scaling state :func:`fp8_states` took (nothing without FP8)."""
+    if not states:
+        return
+    modules = dict(model.named_modules())
+    for name, state in states.items():
+        module = modules[name]
+        if state is not None and getattr(state, "numel", lambda: 1)() > 0:
+            module.set_extra_state(state)
+            continue
+        # loaded without FP8 state (set_extra_state ignores an empty one): the state
+        # Transformer Engine starts from, scale 1 and an empty amax history
+        for meta in module.fp8_meta.values():
+            if hasattr(meta, "amax_history") and hasattr(meta, "scale"):
+                meta.amax_history.zero_()
+                meta.scale.fill_(1.0)
 
 
 def quiet_vortex_logs() -> None:
