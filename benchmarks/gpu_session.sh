@@ -57,7 +57,9 @@ step() {
 }
 
 status=0
-if compgen -G ".whl/*.whl" >/dev/null; then
+if [ "$MODE" = --tiny ]; then # the wheels are the device's (cp312): this Python's own packages
+	echo "wheels: not installed (--tiny uses this environment's packages)" | tee -a "$OUT/session.txt"
+elif compgen -G ".whl/*.whl" >/dev/null; then
 	start=$SECONDS
 	"$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
 		--target "$SITE" .whl/*.whl >>"$OUT/session.txt" 2>&1 || status=1
