@@ -5,6 +5,21 @@ from snakemake.utils import min_version
 min_version("9.14.5")
 
 
+# config.yaml read strictly first (genomic_icl.config.read_yaml): Snakemake's own
+# reader keeps the last of a key given twice and names no line of a syntax error.
+import os
+
+from snakemake.exceptions import WorkflowError
+
+from genomic_icl.config import ConfigError, read_yaml
+
+if os.path.exists("config.yaml"):
+    try:
+        read_yaml("config.yaml")
+    except ConfigError as err:
+        raise WorkflowError(str(err))
+
+
 configfile: "config.yaml"
 
 

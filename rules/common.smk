@@ -2,23 +2,31 @@
 # here: planning must stay fast and work without torch, transformers or weights.
 import re
 
+import sys
+
+from snakemake.exceptions import WorkflowError
+
 from genomic_icl.config import (
     ConfigError,
     function_names,
     model_labels,
     pretrained_dir,
     pretrained_name,
-    validate_config,
 )
+from genomic_icl.planning import check_config, check_config_files
 
-from genomic_icl.pretrain import recipe_errors
-
-validate_config(config)
-# recipes parsed as the pretraining job parses them (kept out of genomic_icl.config,
-# which every job imports, so that pretraining code stays out of their fingerprints)
-_recipe_errors = recipe_errors(config.get("pretrain", {}))
-if _recipe_errors:
-    raise ConfigError("invalid config:\n  " + "\n  ".join(_recipe_errors))
+# The checks `genomic-icl validate` runs, in one library call (genomic_icl.planning):
+# the config files Snakemake merged, read strictly (keys given twice), then the merged
+# config: schema, recipes, model entries (backends, checkpoints, tokenizers, context),
+# size limits. Raised from here, so the message is not buried in library frames.
+try:
+    check_config_files(workflow.configfiles)
+    _notes = check_config(config)
+except ConfigError as _err:
+    raise WorkflowError(str(_err))
+if workflow.is_main_process:
+    for _note in _notes:
+        print(f"note: {_note}", file=sys.stderr)
 
 MODELS = {m["name"]: m for m in config["models"]}
 SHOTS = sorted(config["shots"])

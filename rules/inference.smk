@@ -2,25 +2,12 @@
 # model that loads the weights once and writes one table per shot count. Tables
 # whose prompts and model settings are unchanged are reused, not recomputed, when
 # the job runs again (e.g. for an added shot count): genomic_icl.inference.
-# Preflight checks of every model entry run here, at planning time: unknown
-# backends or models, missing checkpoint paths, weights missing from the cache
-# while offline. They import nothing heavy (no torch, transformers or evo2), so a
-# CPU login node plans the GPU jobs. Checks that need the job's machine (CUDA
-# present, evo2 installed, FP8 support) run at the start of each job, before any
-# weights are read. The estimated peak GPU memory of an entry asking for GPUs is
-# checked against their memory (genomic_icl.memory, slurm.gpu_memory_gb).
-from snakemake.exceptions import WorkflowError
-
-from genomic_icl.memory import check_fits
-from genomic_icl.models import BackendError
-from genomic_icl.models import preflight as _preflight_model
-
-for _m in config["models"]:
-    try:
-        _preflight_model(_m, config["encodings"][_m["encoding"]]["alphabet"])
-        check_fits(_m, config)  # estimated GPU memory against the GPUs asked for
-    except BackendError as _err:
-        raise WorkflowError(f"models: {_err}")
+# Preflight checks of every model entry (unknown backends or models, missing checkpoint
+# paths, weights missing from the cache while offline, tokenizers, context) run at
+# planning, in rules/common.smk (genomic_icl.planning), with the estimated peak GPU
+# memory of an entry asking for GPUs against their memory (genomic_icl.memory,
+# slurm.gpu_memory_gb). Checks that need the job's machine (CUDA present, evo2
+# installed, FP8 support) run at the start of each job, before any weights are read.
 
 
 rule predict:

@@ -9,6 +9,31 @@ from collections.abc import Sequence
 from genomic_icl.config import ConfigError
 
 
+class InputError(ValueError):
+    """A command's input is unusable; the message names it (exit status 2)."""
+
+
+def _n_shots(text: str) -> int:
+    """``-n``: a whole number of demonstrations in 1..255 (there are 256 inputs and
+    the query must be unseen)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= n <= 255:
+        raise argparse.ArgumentTypeError(f"{n} is outside 1..255")
+    return n
+
+
+def _writable_file(path: str) -> str:
+    """Refuse an output path that is a directory before any work is done."""
+    import os
+
+    if os.path.isdir(path):
+        raise InputError(f"output {path} is a directory; give a file name")
+    return path
+
+
 def _functions(args: argparse.Namespace) -> int:
     from genomic_icl.functions import FUNCTION_NAMES, check_distinct, get_function
 
@@ -28,6 +53,7 @@ def _prompts(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.encoding not in config["encodings"]:
         raise ConfigError(f"encodings: no encoding named {args.encoding!r} in {args.config}")
+    _writable_file(args.output)
     table = prompt_table(
         function_names(config),
         args.n,
@@ -41,13 +67,11 @@ def _prompts(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from genomic_icl.config import ConfigError, load_config
-    from genomic_icl.pretrain import recipe_errors
+    from genomic_icl.planning import load_and_check
 
-    config = load_config(args.config)
-    errors = recipe_errors(config.get("pretrain", {}))
-    if errors:
-        raise ConfigError(f"{args.config}: invalid config:\n  " + "\n  ".join(errors))
+    config, notes = load_and_check(args.config)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     print(f"{args.config}: valid ({len(config['models'])} models)")
     return 0
 
@@ -55,9 +79,10 @@ def _validate(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     import importlib.util
 
-    from genomic_icl.config import load_config, load_config_without_schema, model_entry
+    from genomic_icl.config import encoding, load_config, load_config_without_schema, model_entry
     from genomic_icl.inference import predict_file
-    from genomic_icl.models import BackendError
+    from genomic_icl.io import read_table
+    from genomic_icl.prompts import prompt_table_errors
 
     if importlib.util.find_spec("jsonschema") is None:  # a GPU image: checks but the schema's
         print(
@@ -69,12 +94,24 @@ def _predict(args: argparse.Namespace) -> int:
     else:
         config = load_config(args.config)
     spec = model_entry(config, args.model)
+    _writable_file(args.output)
     try:
-        seed = config["seed"] if args.seed is None else args.seed
-        predict_file(spec, args.prompts, args.output, seed)
-    except BackendError as err:
-        print(f"genomic-icl: {err}", file=sys.stderr)
-        return 2
+        prompts = read_table(args.prompts)
+    except FileNotFoundError:
+        raise InputError(f"--prompts: {args.prompts} does not exist") from None
+    except Exception as err:  # noqa: BLE001 (pyarrow's errors share no base class)
+        raise InputError(
+            f"--prompts: {args.prompts} is not a Parquet prompt table (written by "
+            f"`genomic-icl prompts`): {str(err).splitlines()[0] if str(err) else type(err).__name__}"
+        ) from None
+    errors = prompt_table_errors(prompts, encoding(config, spec["encoding"]))
+    if errors:
+        raise InputError(
+            f"--prompts: {args.prompts} is not a prompt table for model {spec['name']!r} "
+            f"(encoding {spec['encoding']!r}): {errors[0]}"
+        )
+    seed = config["seed"] if args.seed is None else args.seed
+    predict_file(spec, args.prompts, args.output, seed)
     print(f"{spec['name']}: predictions -> {args.output}", file=sys.stderr)
     return 0
 
@@ -95,9 +132,10 @@ def _fit(args: argparse.Namespace) -> int:
 
     try:
         table = read_accuracy_tsv(args.accuracy_tsv)
+    except FileNotFoundError:
+        raise InputError(f"{args.accuracy_tsv} does not exist") from None
     except (OSError, ValueError) as err:
-        print(f"genomic-icl fit: {err}", file=sys.stderr)
-        return 2
+        raise InputError(str(err)) from None
     fit_table(table).to_csv(sys.stdout, sep="\t", index=False, float_format="%.6g")
     return 0
 
@@ -117,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prompts", help="write the prompt table of one encoding and n")
     p.add_argument("--config", default="config.yaml")
     p.add_argument("--encoding", required=True)
-    p.add_argument("-n", "--n-shots", dest="n", type=int, required=True)
+    p.add_argument("-n", "--n-shots", dest="n", type=_n_shots, required=True, help="1..255")
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(func=_prompts)
 
@@ -162,12 +200,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; config problems exit with status 2 and a message, no traceback."""
+    """Entry point. Bad input (a config, a file, a model entry) exits with status 2 and
+    one line naming the problem, never a traceback; argparse does the same for
+    arguments."""
+    from genomic_icl.models.base import BackendError
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ConfigError as err:
-        print(f"genomic-icl: {err}", file=sys.stderr)
+    except (ConfigError, InputError, BackendError) as err:
+        print(f"genomic-icl {args.command}: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into head and closed early
         sys.stderr.close()

@@ -67,6 +67,19 @@ def _fill_defaults(instance: Any, node: dict[str, Any]) -> None:
             _fill_defaults(item, node["items"])
 
 
+def _validator():
+    """The schema's validator, with ``integer`` meaning a Python ``int``: JSON Schema
+    counts 2.0 as an integer, and ``trials: 2.0`` or ``shots: [1.0]`` would then reach
+    jobs that index, range or name files with them."""
+    import jsonschema  # here, not at import: prediction jobs run without it (GPU images)
+
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    return jsonschema.validators.extend(base, type_checker=checker)(schema())
+
+
 def _semantic_errors(config: dict[str, Any]) -> list[str]:
     errors = []
     if config["functions"] != "all":
@@ -88,6 +101,11 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
         alphabet = enc["alphabet"]
         if len(set(alphabet)) != len(alphabet):
             errors.append(f"encodings.{name}.alphabet: symbols must be distinct, got {alphabet!r}")
+        if any(ch.isspace() or not ch.isprintable() for ch in alphabet):
+            errors.append(
+                f"encodings.{name}.alphabet: {alphabet!r} holds whitespace or unprintable "
+                "symbols (tokenizers drop or merge them; use visible characters)"
+            )
     for name, count in Counter(m["name"] for m in config["models"]).items():
         if count > 1:
             errors.append(f"models: the name {name!r} is used by {count} entries")
@@ -164,13 +182,10 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
 
     Raises :class:`ConfigError` listing every problem, each with its key.
     """
-    import jsonschema  # here, not at import: prediction jobs run without it (GPU images)
-
-    validator = jsonschema.Draft202012Validator(schema())
     problems = sorted(
-        validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path]
+        _validator().iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path]
     )
-    errors = [f"{_key(e.absolute_path)}: {e.message}" for e in problems]
+    errors = [f"{_key(e.absolute_path)}: {_message(e)}" for e in problems]
     if not errors:
         _fill_defaults(config, schema())
         errors = _semantic_errors(config)
@@ -179,15 +194,64 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a YAML config file and validate it."""
+def _message(error: Any) -> str:
+    """A schema error's message, saying "integer" where a float was given for one."""
+    if error.validator == "type" and isinstance(error.instance, float):
+        wanted = error.validator_value
+        wanted = wanted if isinstance(wanted, list) else [wanted]
+        if "integer" in wanted:
+            return f"{error.instance!r} is a float; write a whole number without a decimal point"
+    return error.message
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise ConfigError(
+                    f"line {line}: key {key!r} is given twice in one mapping "
+                    f"(first on line {seen[key]}); YAML would silently keep the last value"
+                )
+            if isinstance(key, str | int | float | bool):
+                seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _StrictLoader.construct_mapping
+)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML config file as a mapping, refusing syntax errors (with their line) and
+    keys given twice, each message starting with the file's path."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
-    with open(path) as fh:
-        config = yaml.safe_load(fh) or {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            config = yaml.load(fh, Loader=_StrictLoader) or {}  # noqa: S506 (a SafeLoader)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(f"{path}: {where}not valid YAML: {err.problem or err}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: the config must be a mapping of keys")
+    return config
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file (:func:`read_yaml`) and validate it."""
+    config = read_yaml(path)
     try:
         return validate_config(config)
     except ConfigError as err:
@@ -199,12 +263,7 @@ def load_config_without_schema(path: str | Path) -> dict[str, Any]:
     jsonschema (GPU job images): defaults filled and every check but the schema's
     (types, unknown keys) made. Only for configs the workflow or `genomic-icl
     validate` has checked where jsonschema is installed."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    config = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path}: the config must be a mapping of keys")
+    config = read_yaml(path)
     _fill_defaults(config, schema())
     try:
         errors = _semantic_errors(config)

@@ -68,8 +68,12 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
     meta = {**(table.schema.metadata or {}), DIGEST_KEY: content_digest(table).encode()}
     table = table.replace_schema_metadata(meta)
     tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a refused write leaves nothing behind
+        raise
 
 
 def damaged(path: str | os.PathLike, why: str) -> IntegrityError:
@@ -106,5 +110,9 @@ def write_tsv(df: pd.DataFrame, path: str | os.PathLike) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    df.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
-    os.replace(tmp, path)
+    try:
+        df.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

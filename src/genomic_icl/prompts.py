@@ -166,3 +166,39 @@ def prompt_table(
                 )
             )
     return pd.DataFrame(rows, columns=list(PROMPT_COLUMNS))
+
+
+def prompt_table_errors(table: pd.DataFrame, encoding: Encoding) -> list[str]:
+    """Why ``table`` is not a prompt table of ``encoding`` (empty when it is one): its
+    columns (:data:`PROMPT_COLUMNS`), at least one row, its ``encoding`` column, and
+    each row's symbols: ``sym0``, ``sym1``, ``sep`` distinct symbols of the alphabet,
+    the prompt written in them, the target 8 of ``sym0``/``sym1``, and the prompt's
+    length that of ``n_shots`` demonstrations (17 n + 8 symbols)."""
+    missing = [c for c in PROMPT_COLUMNS if c not in table.columns]
+    if missing:
+        return [f"not a prompt table: missing columns {missing}"]
+    if table.empty:
+        return ["the prompt table has no rows"]
+    errors = []
+    other = sorted(set(map(str, table["encoding"])) - {encoding.name})
+    if other:
+        errors.append(
+            f"its prompts are in encoding {', '.join(map(repr, other))}, not the model's "
+            f"{encoding.name!r}"
+        )
+    alphabet = set(encoding.alphabet)
+    for i, row in enumerate(table.itertuples(index=False)):
+        roles = {row.sym0, row.sym1, row.sep}
+        why = None
+        if len(roles) != N_ROLES or not roles <= alphabet:
+            why = f"sym0/sym1/sep {row.sym0!r}/{row.sym1!r}/{row.sep!r} are not 3 symbols of {encoding.alphabet!r}"
+        elif set(row.prompt) - roles:
+            why = f"the prompt holds symbols {''.join(sorted(set(row.prompt) - roles))!r} other than sym0/sym1/sep"
+        elif len(row.target) != bits.N_BITS or set(row.target) - {row.sym0, row.sym1}:
+            why = f"the target {row.target!r} is not 8 symbols of sym0/sym1"
+        elif len(row.prompt) != 17 * int(row.n_shots) + bits.N_BITS:
+            why = f"the prompt has {len(row.prompt)} symbols, not those of {row.n_shots} shots"
+        if why:
+            errors.append(f"row {i} ({row.function}, n = {row.n_shots}, trial {row.trial}): {why}")
+            break
+    return errors
