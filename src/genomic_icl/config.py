@@ -245,7 +245,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from None
     if not isinstance(config, dict):
-        raise ConfigError(f"{path}: the config must be a mapping of keys")
+        raise ConfigError(f"{path}: the config must be a mapping of keys at top level")
     return config
 
 

@@ -20,6 +20,7 @@ and returns notes on the statistics that this config cannot compute
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import json
 import os
@@ -266,8 +267,11 @@ def _tokenizer_errors(config: dict[str, Any], i: int) -> list[str]:
     longest = max(config["shots"])
     needed = _prompt_tokens(config, enc, longest, tokens)
     if needed > limit:
-        fits = [n for n in range(1, longest) if _prompt_tokens(config, enc, n, tokens) <= limit]
-        largest = f"the largest n that fits is {max(fits)}" if fits else "not even n = 1 fits"
+        # tokens grow with n: the first n that does not fit, by bisection
+        first = bisect.bisect_left(
+            range(1, longest), True, key=lambda n: _prompt_tokens(config, enc, n, tokens) > limit
+        )
+        largest = f"the largest n that fits is {first}" if first else "not even n = 1 fits"
         errors.append(
             f"shots: the longest prompt (n = {longest}) and its answer take {needed} tokens, "
             f"more than model {spec['name']!r} reads (context {limit}, {source}); "
