@@ -50,10 +50,26 @@ CASES = [
     ("function-chain", {"functions": ["rotl1>rotl9"]}, "functions[0]: unknown primitive"),
     ("functions-agree", {"functions": ["identity", "rotr1>rotl1"]}, "functions: functions"),
     ("functions-string", {"functions": "some"}, "functions:"),
-    ("alphabet-short", {"encodings": {"genomic": {"alphabet": "AC"}}}, "encodings.genomic.alphabet"),
-    ("alphabet-repeat", {"encodings": {"genomic": {"alphabet": "AACG"}}}, "encodings.genomic.alphabet"),
-    ("alphabet-space", {"encodings": {"genomic": {"alphabet": "AC T"}}}, "encodings.genomic.alphabet"),
-    ("alphabet-tab", {"encodings": {"genomic": {"alphabet": "ACG\t"}}}, "encodings.genomic.alphabet"),
+    (
+        "alphabet-short",
+        {"encodings": {"genomic": {"alphabet": "AC"}}},
+        "encodings.genomic.alphabet",
+    ),
+    (
+        "alphabet-repeat",
+        {"encodings": {"genomic": {"alphabet": "AACG"}}},
+        "encodings.genomic.alphabet",
+    ),
+    (
+        "alphabet-space",
+        {"encodings": {"genomic": {"alphabet": "AC T"}}},
+        "encodings.genomic.alphabet",
+    ),
+    (
+        "alphabet-tab",
+        {"encodings": {"genomic": {"alphabet": "ACG\t"}}},
+        "encodings.genomic.alphabet",
+    ),
     ("encodings-empty", {"encodings": {}}, "encodings:"),
     # shots, trials, seed: range and integers written as floats
     ("shots-zero", {"shots": [0, 4]}, "shots[0]"),
@@ -67,10 +83,18 @@ CASES = [
     ("seed-negative", {"seed": -1}, "seed:"),
     ("unknown-top-key", {"trails": 8}, "'trails'"),
     # YAML itself
-    ("yaml-duplicate-key", "seed: 1\ntrials: 2\nmodels: [{name: m, backend: reference, "
-     "checkpoint: mode, encoding: genomic}]\ntrials: 3\n", "line 4: key 'trials' is given twice"),
-    ("yaml-duplicate-nested", "models:\n  - name: m\n    backend: reference\n    checkpoint: mode\n"
-     "    encoding: genomic\n    checkpoint: oracle\n", "line 6: key 'checkpoint' is given twice"),
+    (
+        "yaml-duplicate-key",
+        "seed: 1\ntrials: 2\nmodels: [{name: m, backend: reference, "
+        "checkpoint: mode, encoding: genomic}]\ntrials: 3\n",
+        "line 4: key 'trials' is given twice",
+    ),
+    (
+        "yaml-duplicate-nested",
+        "models:\n  - name: m\n    backend: reference\n    checkpoint: mode\n"
+        "    encoding: genomic\n    checkpoint: oracle\n",
+        "line 6: key 'checkpoint' is given twice",
+    ),
     ("yaml-not-mapping", "- 1\n- 2\n", "keys at top level"),
     ("models-missing", {"models": None}, "models"),
     ("models-empty", {"models": []}, "models:"),
@@ -85,8 +109,16 @@ CASES = [
     ("params-zero", model(params=0), "models[0].params"),
     ("params-negative", model(params=-5), "models[0].params"),
     ("context-one", model(context=1), "models[0].context"),
-    ("mem-above-cap", model(resources={"mem_mb": 9000, "max_mem_mb": 100}), "models[0].resources.mem_mb"),
-    ("pretrained-no-recipe", model(backend="hf", checkpoint="pretrained:tiny"), "models[0].checkpoint"),
+    (
+        "mem-above-cap",
+        model(resources={"mem_mb": 9000, "max_mem_mb": 100}),
+        "models[0].resources.mem_mb",
+    ),
+    (
+        "pretrained-no-recipe",
+        model(backend="hf", checkpoint="pretrained:tiny"),
+        "models[0].checkpoint",
+    ),
     # model entries as their backends see them at planning
     ("backend-unknown", model(backend="nope"), "models[0].backend: unknown backend 'nope'"),
     ("backend-typo", model(backend="hff"), "models[0].backend: unknown backend 'hff'"),
@@ -94,32 +126,61 @@ CASES = [
     ("backend-no-class", model(backend="genomic_icl.models.hf:Nope"), "models[0].backend: backend"),
     ("backend-not-backend", model(backend="genomic_icl.config:ConfigError"), "not a subclass"),
     ("reference-other-ckpt", model(checkpoint="Qwen/Qwen3-0.6B-Base"), "unknown reference learner"),
-    ("hf-no-checkpoint", {"models": [{"name": "h", "backend": "hf", "encoding": "genomic"}]},
-     "models[0]: model 'h': `checkpoint:`"),
+    (
+        "hf-no-checkpoint",
+        {"models": [{"name": "h", "backend": "hf", "encoding": "genomic"}]},
+        "models[0]: model 'h': `checkpoint:`",
+    ),
     ("hf-path-missing", model(backend="hf", checkpoint="./no/such/dir"), "does not exist"),
     ("hf-dir-no-config", model(backend="hf", checkpoint="./"), "holds no config.json"),
-    ("evo2-linguistic", model(backend="evo2", checkpoint="evo2_7b", encoding="linguistic"),
-     "models[0].encoding: model 'bad'"),
+    (
+        "evo2-linguistic",
+        model(backend="evo2", checkpoint="evo2_7b", encoding="linguistic"),
+        "models[0].encoding: model 'bad'",
+    ),
     ("evo2-unknown", model(backend="evo2", checkpoint="evo2_9b"), "unknown Evo 2 model"),
     ("evo2-float16", model(backend="evo2", checkpoint="evo2_7b", dtype="float16"), "float16"),
     # tokenizers and context
-    ("unknown-token-recipe", pretrained(encoding="linguistic"),
-     "models[0].encoding: model 'dna' reads symbols '0123456789'"),
-    ("unknown-token-tokenizer", {**local(encoding="w"), "encodings": {"w": {"alphabet": "ACGW"}}},
-     "models[0].encoding: model 'loc' reads symbols 'W'"),
+    (
+        "unknown-token-recipe",
+        pretrained(encoding="linguistic"),
+        "models[0].encoding: model 'dna' reads symbols '0123456789'",
+    ),
+    (
+        "unknown-token-tokenizer",
+        {**local(encoding="w"), "encodings": {"w": {"alphabet": "ACGW"}}},
+        "models[0].encoding: model 'loc' reads symbols 'W'",
+    ),
     ("context-recipe", pretrained(shots=[1, 40]), "pretrain.p.model.context"),
-    ("context-declared", pretrained(shots=[1, 8], context=100), "models[0].context); the largest n"),
-    ("context-config-json", {**local(encoding="genomic"), "shots": [1, 200]}, "max_position_embeddings"),
+    (
+        "context-declared",
+        pretrained(shots=[1, 8], context=100),
+        "models[0].context); the largest n",
+    ),
+    (
+        "context-config-json",
+        {**local(encoding="genomic"), "shots": [1, 200]},
+        "max_position_embeddings",
+    ),
     # pretraining recipes
     ("pretrain-model-key", {"pretrain": {"p": {"model": {"layer": 3}}}}, "pretrain.p.model"),
     ("pretrain-training-key", {"pretrain": {"p": {"training": {"lrr": 1}}}}, "pretrain.p.training"),
-    ("pretrain-phase-key", {"pretrain": {"p": {"training": {"phases": [{"step": 3}]}}}},
-     "pretrain.p.training.phases[0]"),
+    (
+        "pretrain-phase-key",
+        {"pretrain": {"p": {"training": {"phases": [{"step": 3}]}}}},
+        "pretrain.p.training.phases[0]",
+    ),
     ("pretrain-section", {"pretrain": {"p": {"corpuss": {}}}}, "pretrain.p"),
-    ("pretrain-corpus-key", {"pretrain": {"p": {"corpus": {"chromosome": 3}}}},
-     "pretrain.p: unknown corpus recipe keys"),
-    ("pretrain-phase-context", {"pretrain": {"p": {"training": {"phases": [
-        {"steps": 3, "context": 9999, "batch": 1}]}}}}, "pretrain.p: a phase context"),
+    (
+        "pretrain-corpus-key",
+        {"pretrain": {"p": {"corpus": {"chromosome": 3}}}},
+        "pretrain.p: unknown corpus recipe keys",
+    ),
+    (
+        "pretrain-phase-context",
+        {"pretrain": {"p": {"training": {"phases": [{"steps": 3, "context": 9999, "batch": 1}]}}}},
+        "pretrain.p: a phase context",
+    ),
     # statistics, figures, bootstrap
     ("stats-baseline", {"stats": {"baseline": "mod"}}, "stats.baseline"),
     ("stats-comparison", {"stats": {"comparisons": [["mode", "orcl"]]}}, "stats.comparisons[0][1]"),
@@ -127,8 +188,11 @@ CASES = [
     ("figures-pairs", {"figures": {"pairs": [["mode", "x"]]}}, "figures.pairs[0][1]"),
     ("figures-compare", {"figures": {"compare": ["moda"]}}, "figures.compare[0]"),
     ("figures-mistakes", {"figures": {"mistakes_models": ["q"]}}, "figures.mistakes_models[0]"),
-    ("figures-refname", {"figures": {"reference_names": {"oracle": "Qwen3-9B"}}},
-     "figures.reference_names.oracle"),
+    (
+        "figures-refname",
+        {"figures": {"reference_names": {"oracle": "Qwen3-9B"}}},
+        "figures.reference_names.oracle",
+    ),
     ("bootstrap-one", {"bootstrap": {"replicates": 1}}, "bootstrap.replicates"),
     ("bootstrap-199", {"bootstrap": {"replicates": 199}}, "bootstrap.replicates"),
     ("reference-curves", {"reference_curves": "yes"}, "reference_curves"),
@@ -211,9 +275,20 @@ def test_a_separate_snakemake_process_refuses_alike(planned, case_id, tmp_path):
     change = dict(CASES[[c[0] for c in CASES].index(case_id)][1])
     path = _write(tmp_path, case_id, change)
     proc = subprocess.run(
-        [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(path.parent), "--configfile",
-         str(path), "-n"],
-        capture_output=True, text=True, timeout=300, cwd=path.parent,
+        [
+            *SNAKEMAKE,
+            "-s",
+            str(REPO / "Snakefile"),
+            "-d",
+            str(path.parent),
+            "--configfile",
+            str(path),
+            "-n",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=path.parent,
     )
     key = CASES[[c[0] for c in CASES].index(case_id)][2]
     assert_refused(proc.returncode, proc.stdout + proc.stderr, key)
@@ -235,14 +310,17 @@ def test_planning_names_the_line_of_a_yaml_syntax_error_in_config_yaml(tmp_path)
     (tmp_path / "config.yaml").write_text("seed: 1\nshots: [1, 4\ntrials: 2\n")
     proc = subprocess.run(
         [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "-n"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert_refused(proc.returncode, proc.stdout + proc.stderr, "line 3, column 7: not valid YAML")
 
 
 def test_context_message_gives_the_largest_n(tmp_path, capsys):
-    from genomic_icl.planning import check_config
     from genomic_icl.config import ConfigError
+    from genomic_icl.planning import check_config
 
     config = small_config(**pretrained(shots=[1, 40]))
     with pytest.raises(ConfigError) as err:

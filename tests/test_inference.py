@@ -702,10 +702,9 @@ def test_error_cuda_absent():
 def test_planning_imports_nothing_heavy():
     code = textwrap.dedent("""
         import sys
-        from genomic_icl.config import load_config
-        from genomic_icl.models import preflight
-        for m in load_config("configs/paper.yaml")["models"]:
-            preflight(m)
+        from genomic_icl.planning import load_and_check
+        for path in ("configs/paper.yaml", "config.yaml"):  # what validate and planning run
+            load_and_check(path)
         heavy = [m for m in ("torch", "transformers", "evo2", "vortex") if m in sys.modules]
         assert not heavy, heavy
     """)
@@ -758,3 +757,17 @@ def test_weights_identity_follows_the_hub_revision(
     (refs / "main").write_text("b" * 40)  # the hub's main moved: new identity
     assert checkpoint_identity(spec) == ["b" * 40]
     assert checkpoint_identity({**spec, "revision": "v1"}) == []
+
+
+def test_hf_job_refuses_prompts_the_model_cannot_read():
+    """Where planning could not see the tokenizer or config (a hub model not yet in the
+    cache), the job refuses before computing: unknown-token symbols, too long prompts."""
+    tok = char_tokenizer("ACGT")
+    backend = HFBackend(hf_spec(), model=tiny_llama(len(tok)), tokenizer=tok)
+    with pytest.raises(BackendError, match="reads prompt symbols '[0-9]+' as its unknown"):
+        backend.plan(prompt_table(FUNCS[:2], 2, 2, LING, 1))
+    assert backend.plan(prompt_table(FUNCS[:2], 2, 2, GEN, 1))  # the control
+    backend.model.config.max_position_embeddings = 17 * 4 + 15  # n = 4 needs 17 n + 16
+    with pytest.raises(BackendError, match=r"take 84 tokens, more than its context \(83"):
+        backend.plan(prompt_table(FUNCS[:2], 4, 2, GEN, 1))
+    assert backend.plan(prompt_table(FUNCS[:2], 3, 2, GEN, 1))

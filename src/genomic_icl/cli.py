@@ -100,9 +100,10 @@ def _predict(args: argparse.Namespace) -> int:
     except FileNotFoundError:
         raise InputError(f"--prompts: {args.prompts} does not exist") from None
     except Exception as err:  # noqa: BLE001 (pyarrow's errors share no base class)
+        why = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(
             f"--prompts: {args.prompts} is not a Parquet prompt table (written by "
-            f"`genomic-icl prompts`): {str(err).splitlines()[0] if str(err) else type(err).__name__}"
+            f"`genomic-icl prompts`): {why}"
         ) from None
     errors = prompt_table_errors(prompts, encoding(config, spec["encoding"]))
     if errors:

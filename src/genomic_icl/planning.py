@@ -24,7 +24,7 @@ import bisect
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -386,11 +386,3 @@ def stats_notes(config: dict[str, Any]) -> list[str]:
             "function, so SEs reflect the functions only"
         )
     return notes
-
-
-def print_notes(notes: list[str], echo: Callable[[str], Any] | None = None) -> None:
-    """Print planning notes, one line each, prefixed ``note:`` (to stderr by default)."""
-    import sys
-
-    for note in notes:
-        (echo or (lambda s: print(s, file=sys.stderr)))(f"note: {note}")

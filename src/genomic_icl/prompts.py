@@ -191,9 +191,10 @@ def prompt_table_errors(table: pd.DataFrame, encoding: Encoding) -> list[str]:
         roles = {row.sym0, row.sym1, row.sep}
         why = None
         if len(roles) != N_ROLES or not roles <= alphabet:
-            why = f"sym0/sym1/sep {row.sym0!r}/{row.sym1!r}/{row.sep!r} are not 3 symbols of {encoding.alphabet!r}"
-        elif set(row.prompt) - roles:
-            why = f"the prompt holds symbols {''.join(sorted(set(row.prompt) - roles))!r} other than sym0/sym1/sep"
+            given = f"{row.sym0!r}/{row.sym1!r}/{row.sep!r}"
+            why = f"sym0/sym1/sep {given} are not 3 symbols of {encoding.alphabet!r}"
+        elif extra := "".join(sorted(set(row.prompt) - roles)):
+            why = f"the prompt holds symbols {extra!r} other than sym0/sym1/sep"
         elif len(row.target) != bits.N_BITS or set(row.target) - {row.sym0, row.sym1}:
             why = f"the target {row.target!r} is not 8 symbols of sym0/sym1"
         elif len(row.prompt) != 17 * int(row.n_shots) + bits.N_BITS:

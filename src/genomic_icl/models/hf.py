@@ -162,7 +162,33 @@ class HFBackend(Backend):
         p, t = self.encode(prompts["prompt"].tolist(), prompts["target"].tolist())
         plen = np.array([len(x) for x in p])
         tlen = np.array([len(x) for x in t])
+        self.check_tokens(prompts, p, plen + tlen)
         return token_batches(plen * 4096 + tlen, plen + tlen, self.batch_tokens, self.max_rows)
+
+    def check_tokens(self, prompts, prompt_ids: list[list[int]], lengths: np.ndarray) -> None:
+        """Refuse prompts that this model cannot read (planning checks the same where
+        it finds the tokenizer and config without loading them): a symbol its tokenizer
+        maps to the unknown token, or a prompt and answer longer than its context."""
+        name = self.spec.get("name")
+        unk = self.tokenizer.unk_token_id
+        if unk is not None and any(unk in ids for ids in prompt_ids):
+            symbols = sorted(set("".join(prompts["prompt"])))
+            bad = [
+                s
+                for s in symbols
+                if unk in self.tokenizer(s, add_special_tokens=False)["input_ids"]
+            ]
+            raise BackendError(
+                f"model {name!r}: its tokenizer reads prompt symbols {''.join(bad)!r} as its "
+                "unknown token; use an encoding whose symbols it knows"
+            )
+        context = getattr(self.model.config, "max_position_embeddings", None)
+        if isinstance(context, int) and len(lengths) and int(lengths.max()) > context:
+            raise BackendError(
+                f"model {name!r}: the longest prompt and its answer take {int(lengths.max())} "
+                f"tokens, more than its context ({context}, max_position_embeddings); "
+                "lower `shots` or use a model with a longer context"
+            )
 
     def run(self, batch) -> Continuations:
         import torch

@@ -44,7 +44,9 @@ def read_accuracy_tsv(path: str) -> pd.DataFrame:
         bad = values.isna() | ~np.isfinite(values)
         if bad.any():
             first = bad.to_numpy().nonzero()[0][0]
-            raise ValueError(f"{path}: {col} {df[col].iloc[first]!r} on line {line[first]} is not a number")
+            raise ValueError(
+                f"{path}: {col} {df[col].iloc[first]!r} on line {line[first]} is not a number"
+            )
         df[col] = values
     if ((df["n_shots"] <= 0) | (df["n_shots"] % 1 != 0)).any():
         raise ValueError(f"{path}: n_shots must be positive whole numbers")
