@@ -36,12 +36,11 @@ from genomic_icl.config import (
     read_yaml,
     validate_config,
 )
+from genomic_icl.models.base import N_TARGET
+from genomic_icl.prompts import prompt_length, prompt_table
 
 #: Keys of a transformers config.json that hold the longest sequence a model reads.
 CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length")
-#: Symbols of a prompt per demonstration (8 input, 8 output, 1 separator), and the
-#: rest (the separator and 8 query symbols) plus the 8-symbol answer.
-SYMBOLS_PER_SHOT, SYMBOLS_FIXED = 17, 16
 
 
 def check_config(config: dict[str, Any]) -> list[str]:
@@ -285,8 +284,7 @@ def _prompt_tokens(config: dict[str, Any], enc: Any, n: int, tokens: _Tokens | N
     17 n + 8 symbols; a tokenizer that merges symbols is measured on real prompts of
     up to 4 functions)."""
     if tokens is None or tokens.tokenizer is None:
-        return SYMBOLS_PER_SHOT * n + SYMBOLS_FIXED
-    from genomic_icl.prompts import prompt_table
+        return prompt_length(n) + N_TARGET
 
     table = prompt_table(function_names(config)[:4], n, 1, enc, config["seed"])
     return max(tokens.count(p, t) for p, t in zip(table["prompt"], table["target"], strict=True))
@@ -305,7 +303,7 @@ def size_estimate(config: dict[str, Any]) -> dict[str, float]:
     shots = config["shots"]
     encodings = {spec["encoding"] for spec in config["models"]}
     models = len(config["models"])
-    prompt_row = {n: SYMBOLS_PER_SHOT * n + SYMBOLS_FIXED + 16 * n + 120 for n in shots}
+    prompt_row = {n: prompt_length(n) + N_TARGET + 16 * n + 120 for n in shots}
     prediction_row = 8 * 8 + 4 * 256 + 120
     disk = f * m * len(encodings) * sum(prompt_row.values())
     disk += f * m * models * sum(2 * prediction_row + prompt_row[n] for n in shots)

@@ -116,6 +116,12 @@ def build_prompt(
     return demos + sep + words[query]
 
 
+def prompt_length(n: int) -> int:
+    """Symbols of every prompt at ``n`` shots (:func:`build_prompt`): n demonstrations
+    of 16 symbols, each followed by SEP, then the 8-symbol query: 17 n + 8."""
+    return (2 * bits.N_BITS + 1) * n + bits.N_BITS
+
+
 PROMPT_COLUMNS = (
     "function",
     "category",
@@ -197,7 +203,7 @@ def prompt_table_errors(table: pd.DataFrame, encoding: Encoding) -> list[str]:
             why = f"the prompt holds symbols {extra!r} other than sym0/sym1/sep"
         elif len(row.target) != bits.N_BITS or set(row.target) - {row.sym0, row.sym1}:
             why = f"the target {row.target!r} is not 8 symbols of sym0/sym1"
-        elif len(row.prompt) != 17 * int(row.n_shots) + bits.N_BITS:
+        elif len(row.prompt) != prompt_length(int(row.n_shots)):
             why = f"the prompt has {len(row.prompt)} symbols, not those of {row.n_shots} shots"
         if why:
             errors.append(f"row {i} ({row.function}, n = {row.n_shots}, trial {row.trial}): {why}")
