@@ -1,7 +1,6 @@
 # Config validation and the names every rule file shares. Nothing heavy is imported
 # here: planning must stay fast and work without torch, transformers or weights.
 import re
-
 import sys
 
 from snakemake.exceptions import WorkflowError

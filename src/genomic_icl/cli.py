@@ -204,12 +204,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point. Bad input (a config, a file, a model entry) exits with status 2 and
     one line naming the problem, never a traceback; argparse does the same for
     arguments."""
+    from genomic_icl.integrity import IntegrityError
     from genomic_icl.models.base import BackendError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, InputError, BackendError) as err:
+    except (ConfigError, InputError, BackendError, IntegrityError) as err:
         print(f"genomic-icl {args.command}: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into head and closed early
