@@ -615,7 +615,8 @@ def test_prediction_needs_neither_jsonschema_nor_snakemake(tmp_path):
     }
     config["models"] = [{**entry, "encoding": "l", "device": "cpu", "batch_tokens": 512}]
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
-    write_table(prompt_table(FUNCS, 2, 2, LING, 7), tmp_path / "p.parquet")
+    prompts = prompt_table(FUNCS, 2, 2, Encoding("l", LING.alphabet), 7)  # the config's name
+    write_table(prompts, tmp_path / "p.parquet")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(GPU_IMAGE), with_src()])}
     cmd = [sys.executable, "-m", "genomic_icl.cli", "predict", "--config", str(tmp_path / "c.yaml")]
     cmd += ["--prompts", str(tmp_path / "p.parquet"), "-o", str(tmp_path / "o.parquet")]
