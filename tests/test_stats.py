@@ -213,6 +213,35 @@ def test_vs_baseline_table():
     assert S.vs_baseline_table(acc, "absent").empty
 
 
+def test_vs_baseline_reports_both_directions():
+    acc = pd.DataFrame(
+        {
+            "model": ["mode", "mode", "mode", "m", "m", "m"],
+            "n_shots": [1, 2, 4, 1, 2, 4],
+            "accuracy": [0.3, 0.2, 0.2, 0.1, 0.21, 0.99],
+            "se": [0.03, 0.03, 0.001, 0.04, 0.04, 0.001],
+        }
+    )
+    t = S.vs_baseline_table(acc, "mode").set_index("n_shots")
+    z = -0.2 / 0.05
+    assert t.loc[1, "p_value"] == pytest.approx(sps.norm.sf(z))  # the paper's: above
+    assert t.loc[1, "p_below"] == pytest.approx(sps.norm.cdf(z))
+    assert t.loc[1, "p_two_sided"] == pytest.approx(2 * sps.norm.cdf(z))
+    assert list(t["direction"]) == ["below", "not significant", "above"]
+    assert not t.loc[1, "significant"]  # one-sided above: blind to "worse"
+    # machine-readable p beside a display column; tails under 1e-10 print as a bound
+    assert t.loc[4, "p_value"] < 1e-100 and t.loc[4, "p_value_display"] == "< 1e-10"
+    assert t.loc[1, "p_below_display"] == f"{sps.norm.cdf(z):.2g}"
+
+
+def test_p_display_floors():
+    assert S.p_display(1 / 5000, S.resampling_floor(4999)) == "< 0.0002"
+    assert S.p_display(2 / 5001, S.resampling_floor(5000, sides=2)) == "< 0.0004"
+    assert S.p_display(4 / 5001, S.resampling_floor(5000, sides=2)) == "0.0008"
+    assert S.p_display(1e-142) == "< 1e-10" and S.p_display(0.0123) == "0.012"
+    assert S.p_display(float("nan")) == ""
+
+
 def test_scaling_and_size_tables():
     meta = pd.DataFrame(
         {
@@ -325,6 +354,7 @@ def test_diversity_zero_table():
         {
             "model": "m",
             "n_shots": 1,
+            "function": ["f", "f", "g", "g"],
             "pred_bits": [0, 255, 0b10101010, -1],
             "target_bits": [0, 0b00000001, 0b10101010, 255],
         }
@@ -334,6 +364,9 @@ def test_diversity_zero_table():
     assert t["pred_share"] == pytest.approx(2 / 4)
     assert t["pred_share_valid"] == pytest.approx(2 / 3)
     assert t["true_share"] == pytest.approx(2 / 4)
+    # clustered by function: f always BitDiversity 0, g never -> SE sqrt(0.25 / 2)
+    assert t["pred_share_se"] == pytest.approx(math.sqrt(0.25 / 2))
+    assert t["excess_se"] == pytest.approx(S.analytic_bootstrap_se([0, 1, 0, -1], list("ffgg")))
 
 
 # --------------------------------------------------------------------------- paired
@@ -368,6 +401,21 @@ def test_power_hand_values():
     assert S.exact_power(8, 0.0, 0.25) == pytest.approx(1 - 0.75**8)
     pt = S.power_table(effect=0.25, m_current=8)
     assert (pt["m_exact"] > 0).all() and (pt["resolution_at_m_current"] == 0.125).all()
+
+
+def test_power_m_from_which_it_stays_above_the_target():
+    pt = S.power_table(effect=0.25, alpha=0.05, power=0.8).set_index("p0")
+    for p0, r in pt.iterrows():
+        m = int(r["m_exact_stable"])
+        assert m >= r["m_exact"]
+        powers = [S.exact_power(k, p0, p0 + 0.25) for k in range(m, 4 * int(r["m_normal"]) + 51)]
+        assert min(powers) >= 0.8
+        if m > r["m_exact"]:
+            assert S.exact_power(m - 1, p0, p0 + 0.25) < 0.8
+    # exact power zig-zags: the first m reaching 80 % is not where it stays (issue 23)
+    assert list(pt["m_exact"]) == [6, 14, 18, 21, 25, 23]
+    assert list(pt["m_exact_stable"]) == [6, 18, 22, 24, 27, 28]
+    assert S.trials_needed_stable(0.05, 0.25) == 18 and S.trials_needed(0.05, 0.25) == 14
 
 
 # --------------------------------------------------------------------------- CLI
@@ -668,6 +716,32 @@ def test_clustered_fit_table_statsmodels_and_logit():
     assert cl["logit_b1"] > 0 and cl["logit_p_value"] < 1e-3
     assert cl["odds_ratio_per_doubling"] == pytest.approx(math.exp(cl["logit_b1"]))
     assert "one-sided" in cl["test"] and "df = G-1" in cl["test"]
+
+
+def test_clustered_logit_weighted_without_unsupported_combination(recwarn):
+    """Weights with clustered SEs: the GEE formulation equals the weighted GLM's
+    estimates (the combination statsmodels flags as not fully supported) and warns
+    about nothing."""
+    import warnings
+
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(3)
+    g = np.repeat(np.arange(30), 16)
+    x = np.tile(np.log2([1, 2, 4, 8, 16, 32, 64, 128]), 60)
+    y = (rng.random(len(x)) < 0.2 + 0.05 * x).astype(float)
+    w = rng.choice([0.5, 1.0, 2.0], len(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = S.clustered_logit(y, x, g, w)
+    X = sm.add_constant(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = sm.GLM(y, X, family=sm.families.Binomial(), var_weights=w).fit(
+            cov_type="cluster", cov_kwds={"groups": g, "use_correction": True}
+        )
+    assert out["b1"] == pytest.approx(ref.params[1], rel=1e-6)
+    assert out["b1_se"] == pytest.approx(ref.bse[1], rel=1e-3)
 
 
 def test_clustered_logit_degenerate_outcome_is_nan():

@@ -67,7 +67,7 @@ from genomic_icl.stats.breakdowns import (
     varies_within_function,
     wilson_interval,
 )
-from genomic_icl.stats.common import z_test
+from genomic_icl.stats.common import p_display, resampling_floor, z_test
 from genomic_icl.stats.comparisons import (
     family_means_table,
     paired_comparison,
@@ -92,7 +92,12 @@ from genomic_icl.stats.mistakes import (
     mistakes_table,
     understandable_mistakes,
 )
-from genomic_icl.stats.power import exact_power, power_table, trials_needed
+from genomic_icl.stats.power import (
+    exact_power,
+    power_table,
+    trials_needed,
+    trials_needed_stable,
+)
 from genomic_icl.stats.tables import accuracy_tables, compute_all, trial_tables
 
 __all__ = [
@@ -123,15 +128,18 @@ __all__ = [
     "loglinear_fit",
     "mistakes_table",
     "model_metadata",
+    "p_display",
     "paired_comparison",
     "paired_table",
     "per_task_table",
     "power_table",
     "read_accuracy_tsv",
+    "resampling_floor",
     "scaling_table",
     "stable_key",
     "trial_tables",
     "trials_needed",
+    "trials_needed_stable",
     "understandable_mistakes",
     "varies_within_function",
     "vs_baseline_table",

@@ -11,7 +11,16 @@ import numpy as np
 import pandas as pd
 
 from genomic_icl.stats.bootstrap import JointBootstrap, boot_text, joint_bootstrap
-from genomic_icl.stats.common import KEY, models_in_order, z_one_sided
+from genomic_icl.stats.common import (
+    KEY,
+    TAIL_FLOOR,
+    models_in_order,
+    p_display,
+    resampling_floor,
+    with_p_display,
+    z_one_sided,
+    z_two_sided,
+)
 from genomic_icl.stats.fits import ols
 
 # ---------------------------------------------------------------------------
@@ -25,13 +34,19 @@ def vs_baseline_table(
     alpha: float = 0.05,
     boot: JointBootstrap | None = None,
 ) -> pd.DataFrame:
-    """One-sided z-test per (model, n) of accuracy above the baseline (docs/protocol.md §6).
+    """z-tests per (model, n) of accuracy against the baseline, in both directions
+    (docs/protocol.md §6).
 
-    z = (P(M,n) - P(B,n)) / SE(P(M,n) - P(B,n)); p = 1 - Phi(z); ``significant`` is
-    p < alpha. With ``boot`` (:func:`joint_bootstrap`) the SE of the difference is the
-    SD of the replicate differences, which counts the prompts the two share; without
-    it, sqrt(se_M^2 + se_B^2), which treats them as independent. Empty when the
-    baseline is absent."""
+    z = (P(M,n) - P(B,n)) / SE(P(M,n) - P(B,n)). ``p_value`` = 1 - Phi(z), the paper's
+    one-sided test of M above the baseline, and ``significant`` is p_value < alpha;
+    ``p_below`` = Phi(z), the one-sided test of M below it; ``p_two_sided`` = 2 min
+    of the two, and ``direction`` says "above" or "below" where p_two_sided < alpha,
+    else "not significant". Each p has a text column ``*_display`` that prints values
+    under :data:`~genomic_icl.stats.common.TAIL_FLOOR` as "< 1e-10". With ``boot``
+    (:func:`joint_bootstrap`) the SE of the difference is the SD of the replicate
+    differences, which counts the prompts the two share; without it,
+    sqrt(se_M^2 + se_B^2), which treats them as independent. Empty when the baseline
+    is absent."""
     cols = [
         "model",
         "n_shots",
@@ -43,10 +58,13 @@ def vs_baseline_table(
         "z",
         "p_value",
         "significant",
+        "p_below",
+        "p_two_sided",
+        "direction",
         "test",
     ]
     if baseline not in set(accuracy["model"]):
-        return pd.DataFrame(columns=cols)
+        return with_p_display(pd.DataFrame(columns=cols), VS_P)
     base = accuracy[accuracy["model"] == baseline].set_index("n_shots")
     se_text = (
         f"SE of the difference from the {boot_text(boot)}"
@@ -63,7 +81,11 @@ def vs_baseline_table(
             se = boot.se({(r.model, r.n_shots): 1.0, (baseline, r.n_shots): -1.0})
         else:
             se = math.sqrt(r.se**2 + b["se"] ** 2)
-        z, p = z_one_sided(diff, se)
+        z = z_one_sided(diff, se)[0]
+        p, p_below, p_two = z_two_sided(diff, se)
+        direction = "not significant"
+        if np.isfinite(p_two) and p_two < alpha:
+            direction = "above" if diff > 0 else "below"
         rows.append(
             {
                 "model": r.model,
@@ -76,11 +98,19 @@ def vs_baseline_table(
                 "z": z,
                 "p_value": p,
                 "significant": bool(p < alpha) if np.isfinite(p) else False,
-                "test": f"one-sided z-test of accuracy - {baseline} > 0 (accuracy as a "
-                f"fraction, N(0,1) reference), alpha = {alpha}; {se_text}",
+                "p_below": p_below,
+                "p_two_sided": p_two,
+                "direction": direction,
+                "test": f"z-test of accuracy - {baseline} (accuracy as a fraction, N(0,1) "
+                f"reference), alpha = {alpha}: p_value one-sided above (significant), "
+                f"p_below one-sided below, p_two_sided both (direction); {se_text}; "
+                f"*_display: p as text, '< {TAIL_FLOOR:g}' below {TAIL_FLOOR:g}",
             }
         )
-    return pd.DataFrame(rows, columns=cols)
+    return with_p_display(pd.DataFrame(rows, columns=cols), VS_P)
+
+
+VS_P = ("p_value", "p_below", "p_two_sided")
 
 
 SCALING_COLUMNS = [
@@ -190,7 +220,7 @@ def family_means_table(
     family's models, and of that minus the baseline), so the task effects the models
     share count; without it sqrt(sum se^2)/k, as if the models were independent.
     Columns: family, n_shots, n_models, models, accuracy, se, baseline,
-    baseline_accuracy, difference, se_difference, z, p_value, test."""
+    baseline_accuracy, difference, se_difference, z, p_value, p_value_display, test."""
     cols = [
         "family",
         "n_shots",
@@ -212,7 +242,8 @@ def family_means_table(
     src = boot_text(boot) if boot is not None else "sqrt(sum se^2)/k, models as independent"
     test = (
         f"family mean of accuracy (fraction); one-sided z-test of family mean - "
-        f"{baseline} > 0 (N(0,1) reference); SEs: {src}"
+        f"{baseline} > 0 (N(0,1) reference); SEs: {src}; p_value_display: p as text, "
+        f"'< {TAIL_FLOOR:g}' below {TAIL_FLOOR:g}"
     )
     rows = []
     for fam in pd.unique(a["family"]):
@@ -252,7 +283,7 @@ def family_means_table(
                     "test": test,
                 }
             )
-    return pd.DataFrame(rows, columns=cols)
+    return with_p_display(pd.DataFrame(rows, columns=cols), ["p_value"])
 
 
 # ---------------------------------------------------------------------------
@@ -275,7 +306,8 @@ def paired_comparison(
     functions and then trials are resampled once and applied to both models. CI is
     the percentile interval (level 1-alpha); ``p_value`` is the two-sided bootstrap
     p, 2 (k + 1) / (R + 1) with k the smaller number of replicates on either side of
-    0 (never 0 with R replicates)."""
+    0 (never 0 with R replicates); ``p_value_display`` prints it, and "< 2/(R+1)"
+    at that floor."""
     a = scored[scored["model"] == model_a][KEY + ["correct"]]
     b = scored[scored["model"] == model_b][KEY + ["correct"]]
     j = a.merge(b, on=KEY, suffixes=("_a", "_b"))
@@ -307,9 +339,14 @@ def paired_comparison(
                 "ci_lo": float(lo),
                 "ci_hi": float(hi),
                 "p_value": float(p),
+                "p_value_display": p_display(p, resampling_floor(replicates, sides=2)),
                 "n_pairs": int(n_pairs.loc[n]),
                 "test": f"A - B (accuracy, fraction) by the {boot_text(boot)}; "
-                f"{100 * (1 - alpha):g}% percentile CI; two-sided bootstrap p",
+                f"{100 * (1 - alpha):g}% percentile CI; two-sided bootstrap p, "
+                f"2 (k + 1) / (R + 1), whose floor 2 / (R + 1) = "
+                f"{resampling_floor(replicates, 2):.2g} prints as '< "
+                f"{resampling_floor(replicates, 2):.2g}' in p_value_display (no "
+                "replicate on the other side of 0)",
             }
         )
     return pd.DataFrame(
@@ -325,6 +362,7 @@ def paired_comparison(
             "ci_lo",
             "ci_hi",
             "p_value",
+            "p_value_display",
             "n_pairs",
             "test",
         ],

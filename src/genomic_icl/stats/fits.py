@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from genomic_icl.stats.bootstrap import JointBootstrap, boot_text
-from genomic_icl.stats.common import models_in_order, z_one_sided
+from genomic_icl.stats.common import models_in_order, p_display, z_one_sided
 
 # ---------------------------------------------------------------------------
 # log-linear fits (the paper's 8-point fit)
@@ -216,14 +216,20 @@ def clustered_ols(
 def clustered_logit(
     y: np.ndarray, x: np.ndarray, clusters: np.ndarray, weights: np.ndarray | None = None
 ) -> dict:
-    """Binomial GLM (logit link) of a 0/1 outcome y on [1, x], with cluster-robust
-    (CR1) covariance by ``clusters`` (statsmodels ``GLM(..., family=Binomial())``,
-    ``var_weights`` = weights). The slope b1 is on the log-odds scale; its one-sided
-    t-test (b1 > 0) uses G-1 degrees of freedom, like :func:`clustered_ols`. NaN
-    where the fit does not exist (an outcome that never or always occurs)."""
+    """Logistic regression of a 0/1 outcome y on [1, x], weighted, with SEs clustered
+    by ``clusters``: a GEE (statsmodels ``GEE``, binomial family, logit link) with an
+    independence working correlation and case ``weights``, whose point estimates are
+    the weighted logistic regression's and whose covariance is the cluster-robust
+    sandwich, scaled by G/(G-1) (N-1)/(N-K) to CR1 as in :func:`clustered_ols`. (A
+    GLM with ``var_weights`` and ``cov_type="cluster"`` gives the same estimates, but
+    statsmodels does not fully support that combination.) The slope b1 is on the
+    log-odds scale; its one-sided t-test (b1 > 0) uses G-1 degrees of freedom. NaN
+    where the fit does not exist (an outcome that never or always occurs, perfect
+    separation, or no convergence)."""
     import warnings
 
     import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
     x = np.asarray(x, float)
     y = np.asarray(y, float)
@@ -234,17 +240,29 @@ def clustered_logit(
     if g < 2 or len(np.unique(y)) < 2 or len(np.unique(x)) < 2:
         return out
     w = np.ones_like(x) if weights is None else np.asarray(weights, float)
-    model = sm.GLM(
-        y, sm.add_constant(x, has_constant="add"), family=sm.families.Binomial(), var_weights=w
+    X = sm.add_constant(x, has_constant="add")
+    model = sm.GEE(
+        y,
+        X,
+        groups=codes,
+        family=sm.families.Binomial(),
+        cov_struct=sm.cov_struct.Independence(),
+        weights=w,
     )
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # separation warnings: caught by the checks below
+        # separation and non-convergence make the fit NaN below (res.converged and
+        # the finiteness checks); no other warning is silenced
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
         try:
-            res = model.fit(cov_type="cluster", cov_kwds={"groups": codes, "use_correction": True})
+            res = model.fit()
         except (np.linalg.LinAlgError, ValueError):
             return out
-    b, se = res.params, float(res.bse[1])
-    if not (np.all(np.isfinite(b)) and np.isfinite(se) and se > 0 and res.converged):
+    n, k = X.shape
+    cr1 = math.sqrt(g / (g - 1) * (n - 1) / (n - k))
+    b, se = res.params, float(res.bse[1]) * cr1
+    converged = bool(getattr(res, "converged", True))
+    if not (np.all(np.isfinite(b)) and np.isfinite(se) and se > 0 and converged):
         return out
     t = b[1] / se
     out.update(b0=float(b[0]), b1=float(b[1]), b1_se=se, t=float(t))
@@ -257,7 +275,9 @@ CLUSTERED_TEST = (
     "(point estimates = fits.tsv); CR1 SEs clustered by function; one-sided t-test "
     "a1 > 0, df = G-1. logit_*: binomial GLM (logit link) of correct on log2(n), same "
     "weights and clustering; logit_b1 = log-odds per doubling of n; one-sided t-test "
-    "logit_b1 > 0, df = G-1"
+    "logit_b1 > 0, df = G-1 (GEE, independence working correlation, case weights, "
+    "cluster-robust sandwich SE scaled to CR1); *_display: p as text, '< 1e-10' below "
+    "1e-10"
 )
 
 
@@ -277,6 +297,8 @@ CLUSTERED_COLUMNS = [
     "odds_ratio_per_doubling",
     "logit_t",
     "logit_p_value",
+    "p_value_display",
+    "logit_p_value_display",
     "test",
 ]
 
@@ -324,6 +346,8 @@ def clustered_fit_table(scored: pd.DataFrame) -> pd.DataFrame:
                 "odds_ratio_per_doubling": math.exp(lg["b1"]) if np.isfinite(lg["b1"]) else np.nan,
                 "logit_t": lg["t"],
                 "logit_p_value": lg["p_value"],
+                "p_value_display": p_display(fit["p_value"]),
+                "logit_p_value_display": p_display(lg["p_value"]),
                 "test": CLUSTERED_TEST,
             }
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from genomic_icl.stats.bootstrap import analytic_bootstrap_se
 from genomic_icl.stats.common import KEY, order_key
 
 
@@ -101,8 +102,11 @@ def diversity_zero_table(scored: pd.DataFrame) -> pd.DataFrame:
     of targets with BitDiversity 0, per (model, n_shots) (paper Fig. 11).
 
     Invalid predictions count as not BitDiversity 0 (the denominator is all
-    prompts); ``pred_share_valid`` uses valid predictions only. Columns: model,
-    n_shots, n_prompts, n_valid, pred_share, pred_share_valid, true_share, excess."""
+    prompts); ``pred_share_valid`` uses valid predictions only. ``pred_share_se`` and
+    ``excess_se`` (of pred_share - true_share, on the same prompts) are the exact SEs
+    of the two-stage cluster bootstrap by function (:func:`analytic_bootstrap_se`).
+    Columns: model, n_shots, n_prompts, n_valid, pred_share, pred_share_se,
+    pred_share_valid, true_share, excess, excess_se."""
     from genomic_icl.functions import bit_diversity
 
     pred = scored["pred_bits"].to_numpy()
@@ -125,6 +129,19 @@ def diversity_zero_table(scored: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         g["pred_share_valid"] = np.where(g["n_valid"] > 0, g["_np0"] / g["n_valid"], np.nan)
     g["excess"] = g["pred_share"] - g["true_share"]
+    # the exact SE of the two-stage cluster bootstrap by function (R -> infinity)
+    df["_f"] = scored["function"].to_numpy()
+    df["_d"] = df["_p0"].astype(float) - df["_t0"].astype(float)
+    se = {
+        key: (
+            analytic_bootstrap_se(c["_p0"].to_numpy(float), c["_f"].to_numpy()),
+            analytic_bootstrap_se(c["_d"].to_numpy(float), c["_f"].to_numpy()),
+        )
+        for key, c in df.groupby(["model", "n_shots"], sort=False)
+    }
+    keys = list(zip(g["model"], g["n_shots"], strict=True))
+    g["pred_share_se"] = [se[k][0] for k in keys]
+    g["excess_se"] = [se[k][1] for k in keys]
     g = g[
         [
             "model",
@@ -132,9 +149,11 @@ def diversity_zero_table(scored: pd.DataFrame) -> pd.DataFrame:
             "n_prompts",
             "n_valid",
             "pred_share",
+            "pred_share_se",
             "pred_share_valid",
             "true_share",
             "excess",
+            "excess_se",
         ]
     ]
     return g.sort_values(["model", "n_shots"], key=order_key(scored)).reset_index(drop=True)
