@@ -31,6 +31,10 @@ MODELS = {m["name"]: m for m in config["models"]}
 SHOTS = sorted(config["shots"])
 FUNCTIONS = function_names(config)
 ENCODINGS = list(config["encodings"])
+# the encodings some model reads: only their prompts are built
+USED_ENCODINGS = [
+    e for e in ENCODINGS if any(m["encoding"] == e for m in MODELS.values())
+]
 # Recipes of `pretrain:` that some model uses: only those are trained (a recipe
 # merged in from config.yaml under --configfile costs nothing when unused).
 PRETRAINED_USED = sorted(
@@ -68,7 +72,9 @@ def all_outputs():
     """Every final target of the workflow (the statistics and figure targets are
     defined by rules/stats.smk and rules/figures.smk, included before `rule all`)."""
     return [
-        *expand("results/prompts/{encoding}/n{n}.parquet", encoding=ENCODINGS, n=SHOTS),
+        *expand(
+            "results/prompts/{encoding}/n{n}.parquet", encoding=USED_ENCODINGS, n=SHOTS
+        ),
         *STATS_TARGETS,
         *FIGURE_TARGETS,
         *expand(

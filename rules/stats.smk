@@ -2,11 +2,28 @@
 # TSV in results/tables/, listed in the report under "Tables" with a caption naming its
 # test.
 # Library: genomic_icl.stats; scripts are thin glue.
+from genomic_icl.figure_registry import empty_tables
+
 SCORED = expand("results/scored/{model}.parquet", model=MODELS)
 TABLES = "results/tables/{}.tsv"
 # the joint bootstrap's replicates of every (model, n) accuracy: one draw for all models,
 # read by every rule whose SEs combine models (differences, family means, slopes)
 REPLICATES = "results/bootstrap/accuracy_replicates.parquet"
+
+
+# tables this config's models leave without rows: written (with their header), but not
+# listed in the report
+EMPTY_TABLES = empty_tables(
+    config["models"], config["stats"]["baseline"], config["stats"]["comparisons"]
+)
+
+
+def table_output(name):
+    """results/tables/NAME.tsv, in the report's Tables with its caption unless empty."""
+    path = TABLES.format(name)
+    if name in EMPTY_TABLES:
+        return path
+    return report(path, caption=f"../report/tables/{name}.rst", category="Tables")
 
 
 STATS_TARGETS = [
@@ -34,11 +51,7 @@ rule accuracy:
     input:
         SCORED,
     output:
-        accuracy=report(
-            "results/tables/accuracy.tsv",
-            caption="../report/tables/accuracy.rst",
-            category="Tables",
-        ),
+        accuracy=table_output("accuracy"),
         replicates=REPLICATES,
     log:
         "logs/stats/accuracy.log",
@@ -59,31 +72,11 @@ rule stats_fits:
         accuracy=TABLES.format("accuracy"),
         replicates=REPLICATES,
     output:
-        fits=report(
-            "results/tables/fits.tsv",
-            caption="../report/tables/fits.rst",
-            category="Tables",
-        ),
-        fits_vs_size=report(
-            "results/tables/fits_vs_size.tsv",
-            caption="../report/tables/fits_vs_size.rst",
-            category="Tables",
-        ),
-        vs_mode=report(
-            "results/tables/vs_mode.tsv",
-            caption="../report/tables/vs_mode.rst",
-            category="Tables",
-        ),
-        scaling=report(
-            "results/tables/scaling.tsv",
-            caption="../report/tables/scaling.rst",
-            category="Tables",
-        ),
-        family_means=report(
-            "results/tables/family_means.tsv",
-            caption="../report/tables/family_means.rst",
-            category="Tables",
-        ),
+        fits=table_output("fits"),
+        fits_vs_size=table_output("fits_vs_size"),
+        vs_mode=table_output("vs_mode"),
+        scaling=table_output("scaling"),
+        family_means=table_output("family_means"),
     log:
         "logs/stats/fits.log",
     conda:
@@ -103,31 +96,11 @@ rule stats_trials:
     input:
         SCORED,
     output:
-        clustered_fits=report(
-            "results/tables/clustered_fits.tsv",
-            caption="../report/tables/clustered_fits.rst",
-            category="Tables",
-        ),
-        per_task=report(
-            "results/tables/per_task.tsv",
-            caption="../report/tables/per_task.rst",
-            category="Tables",
-        ),
-        mistakes=report(
-            "results/tables/mistakes.tsv",
-            caption="../report/tables/mistakes.rst",
-            category="Tables",
-        ),
-        diversity_zero=report(
-            "results/tables/diversity_zero.tsv",
-            caption="../report/tables/diversity_zero.rst",
-            category="Tables",
-        ),
-        power=report(
-            "results/tables/power.tsv",
-            caption="../report/tables/power.rst",
-            category="Tables",
-        ),
+        clustered_fits=table_output("clustered_fits"),
+        per_task=table_output("per_task"),
+        mistakes=table_output("mistakes"),
+        diversity_zero=table_output("diversity_zero"),
+        power=table_output("power"),
     log:
         "logs/stats/trials.log",
     conda:
@@ -148,16 +121,8 @@ rule stats_breakdowns:
     input:
         SCORED,
     output:
-        bitload=report(
-            "results/tables/bitload.tsv",
-            caption="../report/tables/bitload.rst",
-            category="Tables",
-        ),
-        target_diversity=report(
-            "results/tables/target_diversity.tsv",
-            caption="../report/tables/target_diversity.rst",
-            category="Tables",
-        ),
+        bitload=table_output("bitload"),
+        target_diversity=table_output("target_diversity"),
     log:
         "logs/stats/breakdowns.log",
     conda:
@@ -177,11 +142,7 @@ rule stats_paired:
         scored=SCORED,
         replicates=REPLICATES,
     output:
-        report(
-            "results/tables/paired.tsv",
-            caption="../report/tables/paired.rst",
-            category="Tables",
-        ),
+        table_output("paired"),
     log:
         "logs/stats/paired.log",
     conda:

@@ -258,3 +258,47 @@ def test_dry_run_of_the_default_config_loads_no_plotting(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-2000:]
     assert not (tmp_path / "results").exists()
+
+
+def test_paired_significant_reads_the_paired_test_in_either_order():
+    paired = pd.DataFrame(
+        {
+            "model_a": ["mode"] * 3,
+            "model_b": ["dna"] * 3,
+            "n_shots": [1, 2, 4],
+            "difference": [0.07, 0.01, 0.05],
+            "ci_lo": [0.03, -0.02, 0.001],
+            "ci_hi": [0.11, 0.04, 0.09],
+        }
+    )
+    # dna - mode is negative where the CI of mode - dna excludes 0
+    assert F.paired_significant(paired, "dna", "mode") == {1: -0.07, 4: -0.05}
+    assert F.paired_significant(paired, "mode", "dna") == {1: 0.07, 4: 0.05}
+    assert F.paired_significant(paired, "dna", "oracle") is None
+
+
+def test_family_means_figure_needs_a_family_of_two():
+    one = [
+        {"name": "dna", "backend": "hf", "family": "DNA", "params": 5e5},
+        {"name": "mode", "backend": "reference", "checkpoint": "mode"},
+    ]
+    assert "fig2d_family_means" not in R.figure_plan(one, {}, shots=(1, 4))
+    assert "fig2_accuracy_DNA" in R.figure_plan(one, {}, shots=(1, 4))
+    assert "fig2d_family_means" in R.figure_plan(MODELS, {}, shots=(1, 4))
+
+
+def test_empty_tables_follow_the_models():
+    import yaml
+
+    default = yaml.safe_load((REPO / "config.yaml").read_text())["models"]
+    assert R.empty_tables(default) == ["scaling", "fits_vs_size"]
+    assert R.empty_tables(MODELS) == []
+    ref_only = [m for m in MODELS if m["backend"] == "reference"]
+    assert set(R.empty_tables(ref_only)) == {
+        "vs_mode",
+        "paired",
+        "family_means",
+        "scaling",
+        "fits_vs_size",
+    }
+    assert "paired" in R.empty_tables(MODELS, comparisons=[["qwen-s", "absent"]])

@@ -227,7 +227,7 @@ def _plan_accuracy(c: PlanContext) -> Plan:
 @figure(
     "family",
     draw="accuracy_vs_shots",
-    tables=("accuracy",),
+    tables=("accuracy", "paired"),
     caption="fig2_family.rst",
     category="Accuracy",
 )
@@ -270,7 +270,8 @@ def _plan_pairs(c: PlanContext) -> Plan:
     category="Accuracy",
 )
 def _plan_family_means(c: PlanContext) -> Plan:
-    if not c.families:
+    # a family of one model would redraw that model's Fig. 2: only families of 2+
+    if not any(len(c.family_models(fam)) >= 2 for fam in c.families):
         return {}
     models = c.nonreference + c.reference
     return {"fig2d_family_means": {"models": models, "baseline": c.baseline}}
@@ -436,6 +437,32 @@ def figure_plan(
                 )
             plan[stem] = {"kind": kind, **entry}
     return plan
+
+
+def empty_tables(
+    models: Sequence[Mapping], baseline: str = "mode", comparisons: Any = "all"
+) -> list[str]:
+    """The tables of ``rules/stats.smk`` that a config's models leave without rows
+    (the report lists only the others): ``vs_mode`` without the baseline and another
+    model; ``paired`` without two models (or a listed pair) present;
+    ``family_means`` without a non-reference model of a family; ``scaling`` and
+    ``fits_vs_size`` without a family of two sized non-reference models."""
+    meta = model_metadata(models)
+    names = set(meta["model"])
+    own = meta[~meta["reference"].astype(bool) & meta["family"].notna()]
+    sized = own[own["params"].notna() & (own["params"] > 0)]
+    if comparisons == "all":
+        has_pair = len(names) >= 2
+    else:
+        has_pair = any(all(m in names for m in pair) for pair in comparisons or [])
+    empty = {
+        "vs_mode": baseline not in names or len(names) < 2,
+        "paired": not has_pair,
+        "family_means": own.empty,
+        "scaling": not (sized.groupby("family").size() >= 2).any(),
+        "fits_vs_size": not (sized.groupby("family").size() >= 2).any(),
+    }
+    return [name for name, is_empty in empty.items() if is_empty]
 
 
 def figure_inputs(kind: str, tables_dir: str = "results/tables") -> dict[str, str]:

@@ -194,6 +194,32 @@ def _draw_lines(
         )
 
 
+def paired_significant(paired: pd.DataFrame | None, a: str, b: str) -> dict[int, float] | None:
+    """{n: A - B} for the n where the paired test (``paired.tsv``) separates models a
+    and b, i.e. its percentile CI excludes 0 (either stored order); None when the
+    table holds no comparison of the two."""
+    if paired is None or paired.empty:
+        return None
+    for x, y, sign in ((a, b, 1.0), (b, a, -1.0)):
+        sub = paired[(paired["model_a"] == x) & (paired["model_b"] == y)]
+        if len(sub):
+            sep = sub[(sub["ci_lo"] > 0) | (sub["ci_hi"] < 0)]
+            return {
+                int(n): sign * d for n, d in zip(sep["n_shots"], sep["difference"], strict=True)
+            }
+    return None
+
+
+def _mark_separated(ax, accuracy: pd.DataFrame, model: str, ns: Sequence[int], i: int) -> None:
+    """A star above (model, n) for each n of ``ns``: the paired test separates it
+    from the baseline there."""
+    sub = accuracy[(accuracy["model"] == model) & accuracy["n_shots"].isin(list(ns))]
+    top = sub["accuracy"] + (sub["se"] if "se" in sub else 0)
+    ax.scatter(
+        sub["n_shots"], top + 0.012, marker="*", s=14, color=style(i)["color"], zorder=5, lw=0
+    )
+
+
 def accuracy_vs_shots(
     accuracy: pd.DataFrame,
     png: str,
@@ -205,12 +231,16 @@ def accuracy_vs_shots(
     n_functions: int | None = None,
     baseline: str | None = None,
     width: float = COLUMN_WIDTH,
+    paired: pd.DataFrame | None = None,
 ) -> None:
     """Accuracy (percent) against n on a log2 axis, one line per model with
     bootstrap-SE error bars (paper Fig. 2). ``reference``: published curves
     (``model, n_shots, accuracy`` fractions, e.g. Table 4) overlaid as thin open
     markers for the models they match. ``baseline`` (e.g. ``mode``) is drawn as a
-    dotted line without markers."""
+    dotted line without markers; with ``paired`` (paired.tsv) a star marks each n
+    where the paired test separates a model from the baseline (95 % paired CI
+    excludes 0), since overlapping +-1 SE bars say nothing about a paired
+    difference."""
     models = _present(models, accuracy)
     with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(width, width * 0.72))
@@ -228,6 +258,24 @@ def accuracy_vs_shots(
                 label=f"{baseline} (baseline)",
             )
         extra = ""
+        if baseline is not None and baseline in set(accuracy["model"]) and paired is not None:
+            notes = []
+            for i, model in enumerate(main):
+                sep = paired_significant(paired, model, baseline)
+                if sep is None:
+                    notes.append(f"{model}: no paired comparison with {baseline}")
+                    continue
+                _mark_separated(ax, accuracy, model, list(sep), i)
+                above = [n for n, d in sep.items() if d > 0]
+                below = [n for n, d in sep.items() if d < 0]
+                notes.append(
+                    f"{model} vs {baseline}: above at n = {_fmt_n(above) if above else 'none'}"
+                    f", below at n = {_fmt_n(below) if below else 'none'}"
+                )
+            extra = (
+                f"*: paired test separates the model from {baseline} (95% paired cluster "
+                f"bootstrap CI of the difference excludes 0, paired.tsv); " + "; ".join(notes)
+            )
         if reference is not None and not reference.empty:
             match = match_reference(main, reference, reference_map)
             for i, model in enumerate(main):
@@ -246,7 +294,9 @@ def accuracy_vs_shots(
                     label=f"{match[model]} (published)",
                 )
             if match:
-                extra = "open markers: published Table 4 (Breslow et al. 2025)"
+                extra += ("; " if extra else "") + (
+                    "open markers: published Table 4 (Breslow et al. 2025)"
+                )
         _log2_axis(ax, accuracy["n_shots"])
         _pct_axis(ax)
         ax.set_ylim(bottom=0)
@@ -368,6 +418,17 @@ def family_means(
                 label=f"{fam} mean ({len(ms)} models)",
                 **style(i),
             )
+            if "z" in g:  # two-sided at 5 %: the family mean differs from the baseline
+                sep = g[np.abs(g["z"].astype(float)) > 1.959964]
+                ax.scatter(
+                    sep["n_shots"],
+                    sep["accuracy"] + sep["se"] + 0.012,
+                    marker="*",
+                    s=14,
+                    color=style(i)["color"],
+                    zorder=5,
+                    lw=0,
+                )
             shown += list(ms)
         if baseline and baseline in set(accuracy["model"]):
             b = accuracy[accuracy["model"] == baseline].sort_values("n_shots")
@@ -396,7 +457,9 @@ def family_means(
                 "joint cluster bootstrap over the shared prompts"
                 if joint
                 else "models as independent"
-            ),
+            )
+            + f"; *: family mean differs from {baseline} (two-sided z-test of the "
+            "difference, SE of the difference from the same bootstrap, p < 0.05)",
         )
         _save(fig, png, pdf)
 
@@ -494,6 +557,10 @@ def breakdown_comparison(
         ax.legend(frameon=False)
         counts = b.groupby(by)["n_functions"].first()
         extra = "functions per level: " + ", ".join(f"{k}: {v}" for k, v in counts.items())
+        have = sorted(int(v) for v in counts.index)
+        empty = [v for v in range(have[0], have[-1] + 1) if v not in have] if have else []
+        if empty:
+            extra += f" (none at {', '.join(map(str, empty))})"
         mtxt = _with_trials(_m_from_counts(b["n_prompts"]) + " prompts per point", trials)
         footnote(
             fig,
@@ -515,13 +582,30 @@ def breakdown_heatmaps(
     trials: int | None = None,
 ) -> None:
     """Accuracy by ``by`` (x) and n (y), one greyscale heatmap panel per model with the
-    value printed in each cell (paper Figs. 7-10)."""
+    value printed in each cell (paper Figs. 7-10). Each column's label gives what its
+    cells rest on (functions, or prompts per cell when the level is a trial
+    property); a level between the smallest and the largest that no prompt has is
+    drawn as a blank column marked "none", and the footnote names it and gives the
+    range of the cells' bootstrap SEs."""
     models = [m for m in models if m in set(breakdown["model"])]
     k = max(1, len(models))
     ncol = min(k, 3 if k > 4 else k)
     nrow = math.ceil(k / ncol)
-    levels = sorted(breakdown[by].unique())
+    shown = breakdown[breakdown["model"].isin(models)]
+    present = sorted(int(v) for v in shown[by].unique())
+    levels = list(range(present[0], present[-1] + 1)) if present else []
+    empty = [v for v in levels if v not in present]
     ns = sorted(breakdown["n_shots"].unique())
+    pooled = "pooled" in _estimator(breakdown)
+    counts = shown.groupby(by)["n_prompts" if pooled else "n_functions"]
+    lo, hi = counts.min(), counts.max()
+
+    def level_label(v: int) -> str:
+        if v in empty:
+            return f"{v}\nnone"
+        a, b = int(lo.loc[v]), int(hi.loc[v])
+        return f"{v}\n{a if a == b else f'{a}-{b}'}"
+
     with plt.rc_context(RC):
         fig, axes = plt.subplots(
             nrow,
@@ -537,7 +621,7 @@ def breakdown_heatmaps(
                 index=ns, columns=levels
             )
             im = _heat(ax, grid.to_numpy(float))
-            ax.set_xticks(range(len(levels)), [str(v) for v in levels])
+            ax.set_xticks(range(len(levels)), [level_label(v) for v in levels], fontsize=5)
             ax.set_yticks(range(len(ns)), [str(v) for v in ns])
             ax.set_title(model, fontsize=6.5)
             ax.set_xlabel(_BY_LABEL.get(by, by), fontsize=6)
@@ -557,7 +641,16 @@ def breakdown_heatmaps(
             _with_trials(
                 _m_from_counts(breakdown["n_prompts"]) + " prompts per cell (varies)", trials
             ),
-            f"cell: accuracy in % ({_estimator(breakdown)}); blank: no prompts",
+            f"cell: accuracy in % ({_estimator(breakdown)}); under each level: "
+            + ("prompts per cell (min-max over n)" if pooled else "functions in the level")
+            + f"; SE of a cell {100 * shown['se'].min():.1f}-{100 * shown['se'].max():.1f} pp "
+            "(joint cluster bootstrap, bitload/target_diversity.tsv); "
+            + (
+                f"no prompt has {_BY_LABEL.get(by, by)} {', '.join(map(str, empty))}; "
+                if empty
+                else ""
+            )
+            + "blank: no prompts",
         )
         _save(fig, png, pdf)
 
@@ -618,6 +711,7 @@ def loglinear_fits(
         ax = axes[0][0]
         ns = np.array(sorted(accuracy["n_shots"].unique()), float)
         k = len(ns)
+        grid = np.geomspace(ns[0], ns[-1], 200)
         for i, r in enumerate(fits.itertuples()):
             sub = accuracy[accuracy["model"] == r.model].sort_values("n_shots")
             st = style(i)
@@ -628,9 +722,11 @@ def loglinear_fits(
                 marker=st["marker"],
                 color=st["color"],
             )
+            line = r.a0 + r.a1 * np.log2(grid)
+            line[(line < 0) | (line > 1)] = np.nan  # an accuracy line stops at 0 and 100 %
             ax.plot(
-                ns,
-                r.a0 + r.a1 * np.log2(ns),
+                grid,
+                line,
                 linestyle=st["linestyle"],
                 color=st["color"],
                 label=f"{r.model}: a1 = {100 * r.a1:.1f} pp, p = {r.p_value:.1g}"
@@ -638,7 +734,9 @@ def loglinear_fits(
             )
         _log2_axis(ax, ns)
         _pct_axis(ax)
-        ax.legend(frameon=False, fontsize=4.8, loc="best")
+        ax.set_ylim(-0.02, 1.04)
+        # below the axes: inside, the legend hid points (the oracle's n = 1)
+        ax.legend(frameon=False, fontsize=4.8, loc="upper left", bbox_to_anchor=(0.0, -0.2), ncol=1)
         ax.set_title("(a) accuracy = a0 + a1 log2(n)")
         if panels > 1:
             for j, (coef, lab) in enumerate([("a0", "a0 (%)"), ("a1", "a1 (pp per doubling)")]):
@@ -667,7 +765,7 @@ def loglinear_fits(
                 if trial_p
                 else ""
             )
-            + "; a1 error bars: +-1 SE of the shot-count fit",
+            + "; a1 error bars: +-1 SE of the shot-count fit; fitted lines end at 0 and 100 %",
         )
         _save(fig, png, pdf)
 
@@ -730,7 +828,14 @@ def diversity_zero(
         fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, COLUMN_WIDTH * 0.72))
         for i, model in enumerate(models):
             sub = div0[div0["model"] == model].sort_values("n_shots")
-            ax.plot(sub["n_shots"], sub["pred_share"], label=model, **style(i))
+            ax.errorbar(
+                sub["n_shots"],
+                sub["pred_share"],
+                yerr=sub["pred_share_se"] if "pred_share_se" in sub else None,
+                label=model,
+                elinewidth=0.6,
+                **style(i),
+            )
         true = div0[div0["model"].isin(models)].groupby("n_shots")["true_share"].mean()
         ax.plot(
             true.index,
@@ -747,7 +852,12 @@ def diversity_zero(
         sub = div0[div0["model"].isin(models)]
         mtxt = _with_trials(_m_from_counts(sub["n_prompts"]) + " prompts per point", trials)
         footnote(
-            fig, models, sub["n_shots"], mtxt, "invalid predictions count as not BitDiversity 0"
+            fig,
+            models,
+            sub["n_shots"],
+            mtxt,
+            "invalid predictions count as not BitDiversity 0; error bars: +-1 SE (two-stage "
+            "cluster bootstrap by function, exact; diversity_zero.tsv)",
         )
         _save(fig, png, pdf)
 
