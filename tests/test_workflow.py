@@ -19,7 +19,7 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
 def test_dry_run_plans_every_stage(workdir):
     out = snakemake(workdir, "-n").stdout
     counts = job_counts(out)
-    assert counts["prompts"] == 4  # 2 encodings x 2 shot counts
+    assert counts["prompts"] == 2  # 2 shot counts of the one encoding a model reads
     assert counts["predict"] == 2  # one job per model, for both shot counts
     assert counts["score"] == 2
     assert counts["accuracy"] == 1
@@ -46,8 +46,8 @@ def test_small_run_outputs(finished_run):
     assert oracle[4] >= mode[4]
     for ext in ("png", "pdf"):
         assert (results / "figures" / f"accuracy_vs_shots.{ext}").stat().st_size > 1000
-    for enc in ("genomic", "linguistic"):
-        assert (results / "prompts" / enc / "n4.parquet").exists()
+    assert (results / "prompts" / "genomic" / "n4.parquet").exists()
+    assert not (results / "prompts" / "linguistic").exists()  # no model reads it
     scored = pd.read_parquet(results / "scored" / "oracle.parquet")
     assert len(scored) == 16
     assert {"correct", "bit_load", "target_diversity", "pred_diversity"} <= set(scored.columns)
@@ -62,6 +62,12 @@ def test_report(finished_run):
     snakemake(finished_run, "--report", "results/report.html")
     html = (finished_run / "results" / "report.html").read_text(errors="replace")
     assert "accuracy_vs_shots.png" in html
+    # the front page names the run's models, and only tables with rows are listed
+    assert "reference learner (oracle)" in html and "digits for Qwen3" not in html
+    tables = finished_run / "results" / "tables"
+    for path in tables.glob("*.tsv"):
+        rows = len(pd.read_csv(path, sep="\t"))
+        assert (f"filename={path.name};" in html) == (rows > 0), path.name
 
 
 def test_same_config_same_bytes(finished_run, tmp_path):
