@@ -645,11 +645,7 @@ def breakdown_heatmaps(
             + ("prompts per cell (min-max over n)" if pooled else "functions in the level")
             + f"; SE of a cell {100 * shown['se'].min():.1f}-{100 * shown['se'].max():.1f} pp "
             "(joint cluster bootstrap, bitload/target_diversity.tsv); "
-            + (
-                f"no prompt has {_BY_LABEL.get(by, by)} {', '.join(map(str, empty))}; "
-                if empty
-                else ""
-            )
+            + (f"none at {by.replace('_', ' ')} = {', '.join(map(str, empty))}; " if empty else "")
             + "blank: no prompts",
         )
         _save(fig, png, pdf)
@@ -692,6 +688,8 @@ def loglinear_fits(
     counts (df = k-2) and, with ``clustered`` (clustered_fits.tsv), from the
     trial-level regression with SEs clustered by function (df = functions - 1).
     ``models``: the fits shown (default: every row of ``fits``)."""
+    from genomic_icl.stats import p_display
+
     if models:
         fits = fits[fits["model"].isin(models)]
     models = list(fits["model"])
@@ -703,7 +701,8 @@ def loglinear_fits(
     meta = _meta_frame(meta, models)
     sized = fits.merge(meta, on="model")
     sized = sized[sized["params"].notna() & ~sized["reference"].astype(bool)]
-    panels = 3 if len(sized) else 1
+    # coefficients against size need a family of two sized models (one is a dot)
+    panels = 3 if (sized.groupby("family").size() >= 2).any() else 1
     with plt.rc_context(RC):
         fig, axes = plt.subplots(
             1, panels, figsize=(FULL_WIDTH if panels > 1 else COLUMN_WIDTH, 2.4), squeeze=False
@@ -729,14 +728,14 @@ def loglinear_fits(
                 line,
                 linestyle=st["linestyle"],
                 color=st["color"],
-                label=f"{r.model}: a1 = {100 * r.a1:.1f} pp, p = {r.p_value:.1g}"
-                + (f" / {trial_p[r.model]:.1g}" if r.model in trial_p else ""),
+                label=f"{r.model}: a1 = {100 * r.a1:.1f} pp, p = {p_display(r.p_value)}"
+                + (f" / {p_display(trial_p[r.model])}" if r.model in trial_p else ""),
             )
         _log2_axis(ax, ns)
         _pct_axis(ax)
         ax.set_ylim(-0.02, 1.04)
         # below the axes: inside, the legend hid points (the oracle's n = 1)
-        ax.legend(frameon=False, fontsize=4.8, loc="upper left", bbox_to_anchor=(0.0, -0.2), ncol=1)
+        ax.legend(frameon=False, fontsize=4.8, loc="upper left", bbox_to_anchor=(0.0, -0.3), ncol=1)
         ax.set_title("(a) accuracy = a0 + a1 log2(n)")
         if panels > 1:
             for j, (coef, lab) in enumerate([("a0", "a0 (%)"), ("a1", "a1 (pp per doubling)")]):
