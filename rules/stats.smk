@@ -2,28 +2,11 @@
 # TSV in results/tables/, listed in the report under "Tables" with a caption naming its
 # test.
 # Library: genomic_icl.stats; scripts are thin glue.
-from genomic_icl.figure_registry import empty_tables
-
 SCORED = expand("results/scored/{model}.parquet", model=MODELS)
 TABLES = "results/tables/{}.tsv"
 # the joint bootstrap's replicates of every (model, n) accuracy: one draw for all models,
 # read by every rule whose SEs combine models (differences, family means, slopes)
 REPLICATES = "results/bootstrap/accuracy_replicates.parquet"
-
-
-# tables this config's models leave without rows: written (with their header), but not
-# listed in the report
-EMPTY_TABLES = empty_tables(
-    config["models"], config["stats"]["baseline"], config["stats"]["comparisons"]
-)
-
-
-def table_output(name):
-    """results/tables/NAME.tsv, in the report's Tables with its caption unless empty."""
-    path = TABLES.format(name)
-    if name in EMPTY_TABLES:
-        return path
-    return report(path, caption=f"../report/tables/{name}.rst", category="Tables")
 
 
 STATS_TARGETS = [
