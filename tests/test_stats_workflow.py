@@ -92,16 +92,17 @@ def test_figures_draw_the_configured_baseline(tmp_path):
     from genomic_icl.figure_registry import figure_plan
 
     config = small_config(stats={"baseline": "oracle"}, pretrain={"tiny": TINY_PRETRAIN})
-    config["models"].append(
-        {
-            "name": "dna",
-            "backend": "hf",
-            "checkpoint": "pretrained:tiny",
-            "encoding": "genomic",
-            "family": "DNA",
-            "params": 1000,
-        }
-    )
+    for name, params in (("dna", 1000), ("dna-b", 2000)):  # Fig. 2d needs a family of 2
+        config["models"].append(
+            {
+                "name": name,
+                "backend": "hf",
+                "checkpoint": "pretrained:tiny",
+                "encoding": "genomic",
+                "family": "DNA",
+                "params": params,
+            }
+        )
     write_config(tmp_path, config)
     models = [m["name"] for m in config["models"]]
     scored = synthetic_scored(
@@ -111,7 +112,7 @@ def test_figures_draw_the_configured_baseline(tmp_path):
     tables = S.compute_all(scored, meta, replicates=50, trials=2)
     written = tmp_path / "results" / "tables"
     written.mkdir(parents=True)
-    for name in ("accuracy", "family_means"):
+    for name in ("accuracy", "family_means", "paired"):
         tables[name].to_csv(written / f"{name}.tsv", sep="\t", index=False)
     stems = ("fig2_accuracy_DNA", "fig2d_family_means")
     targets = [f"results/figures/{s}.png" for s in stems]
