@@ -614,6 +614,10 @@ def test_derived_tables_use_the_joint_replicates():
     assert fm["se"] == pytest.approx(np.std(fam, ddof=1))
     assert fm["accuracy"] == pytest.approx(acc[acc["model"] != "mode"]["accuracy"].mean())
     assert fm["se_difference"] == pytest.approx(np.std(fam - boot.replicates("mode", 1), ddof=1))
+    z = fm["difference"] / fm["se_difference"]
+    assert fm["p_below"] == pytest.approx(sps.norm.cdf(z))
+    assert fm["p_two_sided"] == pytest.approx(2 * min(sps.norm.sf(z), sps.norm.cdf(z)))
+    assert fm["direction"] in ("above", "below", "not significant")
     sc = S.scaling_table(acc, meta, boot).iloc[0]
     x = np.log10([1e8, 1e9, 1e11])
     c = (x - x.mean()) / np.sum((x - x.mean()) ** 2)

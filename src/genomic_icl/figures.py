@@ -418,8 +418,8 @@ def family_means(
                 label=f"{fam} mean ({len(ms)} models)",
                 **style(i),
             )
-            if "z" in g:  # two-sided at 5 %: the family mean differs from the baseline
-                sep = g[np.abs(g["z"].astype(float)) > 1.959964]
+            if "direction" in g:  # two-sided: the family mean differs from the baseline
+                sep = g[g["direction"].isin(["above", "below"])]
                 ax.scatter(
                     sep["n_shots"],
                     sep["accuracy"] + sep["se"] + 0.012,
@@ -459,7 +459,7 @@ def family_means(
                 else "models as independent"
             )
             + f"; *: family mean differs from {baseline} (two-sided z-test of the "
-            "difference, SE of the difference from the same bootstrap, p < 0.05)",
+            "difference, SE of the difference from the same bootstrap; family_means.tsv)",
         )
         _save(fig, png, pdf)
 

@@ -212,15 +212,18 @@ def family_means_table(
     meta: pd.DataFrame,
     boot: JointBootstrap | None = None,
     baseline: str = "mode",
+    alpha: float = 0.05,
 ) -> pd.DataFrame:
     """Mean accuracy of each family's models per n (paper Fig. 2d), with its SE and a
-    one-sided z-test of the family mean above the baseline.
+    z-test of the family mean against the baseline in both directions (as
+    :func:`vs_baseline_table`).
 
     With ``boot`` both SEs are SDs over the joint replicates (of the mean of the
     family's models, and of that minus the baseline), so the task effects the models
     share count; without it sqrt(sum se^2)/k, as if the models were independent.
     Columns: family, n_shots, n_models, models, accuracy, se, baseline,
-    baseline_accuracy, difference, se_difference, z, p_value, p_value_display, test."""
+    baseline_accuracy, difference, se_difference, z, p_value, p_below, p_two_sided,
+    direction (each p with its ``*_display``), test."""
     cols = [
         "family",
         "n_shots",
@@ -234,6 +237,9 @@ def family_means_table(
         "se_difference",
         "z",
         "p_value",
+        "p_below",
+        "p_two_sided",
+        "direction",
         "test",
     ]
     a = accuracy.merge(meta, on="model", how="inner")
@@ -241,8 +247,9 @@ def family_means_table(
     base = accuracy[accuracy["model"] == baseline].set_index("n_shots")
     src = boot_text(boot) if boot is not None else "sqrt(sum se^2)/k, models as independent"
     test = (
-        f"family mean of accuracy (fraction); one-sided z-test of family mean - "
-        f"{baseline} > 0 (N(0,1) reference); SEs: {src}; p_value_display: p as text, "
+        f"family mean of accuracy (fraction); z-test of family mean - {baseline} (N(0,1) "
+        f"reference), alpha = {alpha}: p_value one-sided above, p_below one-sided below, "
+        f"p_two_sided both (direction); SEs: {src}; *_display: p as text, "
         f"'< {TAIL_FLOOR:g}' below {TAIL_FLOOR:g}"
     )
     rows = []
@@ -257,7 +264,8 @@ def family_means_table(
                 se = boot.se(wts)
             else:
                 se = float(np.sqrt(np.sum(sub["se"] ** 2)) / k)
-            b_acc = diff = se_d = z = p = np.nan
+            b_acc = diff = se_d = z = p = p_below = p_two = np.nan
+            direction = None
             if n in base.index:
                 b_acc = float(base.loc[n, "accuracy"])
                 diff = mean - b_acc
@@ -265,7 +273,11 @@ def family_means_table(
                     se_d = boot.se({**wts, (baseline, int(n)): -1.0})
                 else:
                     se_d = math.sqrt(se**2 + float(base.loc[n, "se"]) ** 2)
-                z, p = z_one_sided(diff, se_d)
+                z = z_one_sided(diff, se_d)[0]
+                p, p_below, p_two = z_two_sided(diff, se_d)
+                direction = "not significant"
+                if np.isfinite(p_two) and p_two < alpha:
+                    direction = "above" if diff > 0 else "below"
             rows.append(
                 {
                     "family": fam,
@@ -280,10 +292,13 @@ def family_means_table(
                     "se_difference": se_d,
                     "z": z,
                     "p_value": p,
+                    "p_below": p_below,
+                    "p_two_sided": p_two,
+                    "direction": direction,
                     "test": test,
                 }
             )
-    return with_p_display(pd.DataFrame(rows, columns=cols), ["p_value"])
+    return with_p_display(pd.DataFrame(rows, columns=cols), VS_P)
 
 
 # ---------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def accuracy_tables(
         "fits_vs_size": fits_vs_size(fits, meta, accuracy, boot),
         "vs_mode": vs_baseline_table(accuracy, baseline, alpha, boot),
         "scaling": scaling_table(accuracy, meta, boot),
-        "family_means": family_means_table(accuracy, meta, boot, baseline),
+        "family_means": family_means_table(accuracy, meta, boot, baseline, alpha),
     }
 
 
