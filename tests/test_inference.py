@@ -526,8 +526,18 @@ def test_reference_backend_and_stale_checkpoints(tmp_path):
     predict_file(spec, prompts, out, 3, progress=False)
     pred = read_table(out)
     assert list(pred.columns)[:2] == ["model", "function"]
-    assert pred["valid"].all() and pred["target_logprob"].isna().all()
-    assert not part.exists()
+    assert pred["valid"].all() and not part.exists()
+    # the oracle's exact posterior predictive: 256 answers summing to 1, the target's
+    # log-probability among them, and per-position log-probabilities summing to it
+    answers = np.stack(pred["answer_logprobs"].to_numpy()).astype(float)
+    np.testing.assert_allclose(np.exp(answers).sum(axis=1), 1.0, rtol=1e-5)
+    rows = np.arange(len(df))
+    np.testing.assert_allclose(
+        answers[rows, df["target_bits"].to_numpy()], pred["target_logprob"], rtol=1e-5
+    )
+    positions = np.stack(pred["position_logprobs"].to_numpy())
+    np.testing.assert_allclose(positions.sum(axis=1), pred["target_logprob"], atol=1e-9)
+    assert (pred["target_logprob"] <= 0).all()
 
 
 # -- command line and errors ----------------------------------------------------------------

@@ -9,6 +9,18 @@
 
 Tie-breaking draws derive from (seed, function, n, trial, learner) like every other
 draw, so a prediction never depends on which other prompts are in the table.
+
+Each learner also has a distribution over the 256 answers (:func:`answer_distributions`,
+for the in-context loss; docs/protocol.md, "In-context loss"), whose argmax set is the
+set its greedy answer is drawn from, so no tie-break enters a loss:
+
+- ``oracle``: its exact posterior predictive, P(a) = sum of the weights of the
+  explanations that map the query to a, over their total (weight 1 per consistent
+  deterministic function, 1/256 for meta_constant when all outputs are equal).
+- ``mode``: **(project choice)** the Krichevsky-Trofimov estimate from the demonstration
+  outputs, P(a) = (count(a) + 1/2) / (n + 256/2): the predictive of a learner that takes
+  the query output for a draw from an unknown distribution over the 256 outputs with a
+  Dirichlet(1/2) prior, i.e. a smoothed frequency. It never gives an answer probability 0.
 """
 
 from __future__ import annotations
@@ -23,6 +35,8 @@ from genomic_icl.functions import CONSTANT_FUNCTION, FUNCTION_NAMES, all_tables
 from genomic_icl.prompts import name_key, trial_rng
 
 LEARNERS = ("mode", "oracle")
+#: the Dirichlet pseudo-count of ``mode``'s answer distribution (Krichevsky-Trofimov)
+MODE_PSEUDOCOUNT = 0.5
 
 
 def _pick(candidates: np.ndarray, weights: np.ndarray, rng: np.random.Generator) -> int:
@@ -89,3 +103,53 @@ def predict_bits(learner: str, prompts: pd.DataFrame, seed: int) -> np.ndarray:
         else:
             out[i] = oracle_predict(xs, ys, int(q), rng)
     return out
+
+
+def mode_distribution(demo_outputs: np.ndarray) -> np.ndarray:
+    """``mode``'s answer distribution (256 probabilities): the demonstration outputs'
+    frequencies smoothed with :data:`MODE_PSEUDOCOUNT` per answer (Krichevsky-Trofimov)."""
+    counts = np.bincount(np.asarray(demo_outputs, np.int64), minlength=bits.N_SYMBOLS)
+    smoothed = counts + MODE_PSEUDOCOUNT
+    return smoothed / smoothed.sum()
+
+
+def oracle_distribution(demo_inputs: np.ndarray, demo_outputs: np.ndarray, query: int) -> np.ndarray:
+    """The oracle's posterior predictive over the 256 answers (sums to 1; 0 for an
+    answer no consistent explanation gives)."""
+    values, weights = oracle_posterior(demo_inputs, demo_outputs, query)
+    p = np.zeros(bits.N_SYMBOLS)
+    p[values] = weights / weights.sum()
+    return p
+
+
+def answer_distributions(learner: str, prompts: pd.DataFrame) -> np.ndarray:
+    """(rows, 256) answer probabilities of a reference learner for a prompt table
+    (columns ``demo_inputs, demo_outputs, query``); deterministic, no seed."""
+    if learner not in LEARNERS:
+        raise ValueError(f"unknown reference learner {learner!r}; known: {', '.join(LEARNERS)}")
+    out = np.empty((len(prompts), bits.N_SYMBOLS))
+    rows = zip(prompts["demo_inputs"], prompts["demo_outputs"], prompts["query"], strict=True)
+    for i, (xs, ys, q) in enumerate(rows):
+        ys = np.asarray(ys, dtype=np.int64)
+        if learner == "mode":
+            out[i] = mode_distribution(ys)
+        else:
+            out[i] = oracle_distribution(np.asarray(xs, dtype=np.int64), ys, int(q))
+    return out
+
+
+def prefix_logprobs(answer_probs: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-position log-probabilities (rows, 8) of the targets under full answer
+    distributions (rows, 256): log P(bit i of the target | target bits before i), the
+    conditional of the distribution over the 256 answers (answer a's bits most
+    significant first), so that a row sums to log P(target) - log(total mass)."""
+    p = np.asarray(answer_probs, dtype=np.float64)
+    target = np.asarray(target, dtype=np.int64)
+    rows = np.arange(len(p))
+    prefix_mass = np.empty((len(p), bits.N_BITS + 1))
+    for i in range(bits.N_BITS + 1):
+        blocks = p.reshape(len(p), 1 << i, bits.N_SYMBOLS >> i).sum(axis=2)
+        prefix_mass[:, i] = blocks[rows, target >> (bits.N_BITS - i)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_mass = np.log(prefix_mass)
+    return np.diff(log_mass, axis=1)

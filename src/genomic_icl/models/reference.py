@@ -3,7 +3,10 @@
 ``checkpoint:`` names the learner (``mode`` or ``oracle``). The learners work on
 bits (:func:`genomic_icl.learners.predict_bits`); their answers are written back
 in each prompt's symbols so that :func:`genomic_icl.scoring.score` treats them
-like any model's continuation. Target log-probabilities are NaN.
+like any model's continuation. Their probabilities come from their answer
+distributions (:func:`genomic_icl.learners.answer_distributions`): log P(target),
+the per-position log-probabilities and all 256 answer log-probabilities, exact (the
+oracle's posterior predictive; mode's smoothed frequencies), never a tie-break.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from genomic_icl.learners import LEARNERS
-from genomic_icl.models.base import Backend, BackendError, Continuations, nan_logprobs
+from genomic_icl.models.base import Backend, BackendError, Continuations
 
 
 class ReferenceBackend(Backend):
@@ -35,12 +38,24 @@ class ReferenceBackend(Backend):
         self.preflight(spec)
 
     def run(self, batch) -> Continuations:
-        from genomic_icl.learners import predict_bits
+        import numpy as np
+
+        from genomic_icl.learners import answer_distributions, predict_bits, prefix_logprobs
         from genomic_icl.prompts import encode_bits
 
-        pred = predict_bits(self.spec["checkpoint"], batch, self.seed)
+        learner = self.spec["checkpoint"]
+        pred = predict_bits(learner, batch, self.seed)
         text = [
             encode_bits(int(x), s0, s1)
             for x, s0, s1 in zip(pred, batch["sym0"], batch["sym1"], strict=True)
         ]
-        return Continuations(text, nan_logprobs(len(text)))
+        probs = answer_distributions(learner, batch)
+        target = batch["target_bits"].to_numpy(np.int64)
+        with np.errstate(divide="ignore"):
+            answer = np.log(probs)
+        return Continuations(
+            text,
+            answer[np.arange(len(target)), target],
+            position_logprobs=prefix_logprobs(probs, target),
+            answer_logprobs=answer,
+        )
