@@ -26,6 +26,10 @@ STATS_TARGETS = [
         "bitload",
         "target_diversity",
         "paired",
+        "in_context_loss",
+        "in_context_loss_positions",
+        "in_context_loss_fits",
+        "answer_distribution",
     )
 ]
 
@@ -139,6 +143,47 @@ rule stats_paired:
         comparisons=config["stats"]["comparisons"],
     script:
         "../scripts/stats_paired.py"
+
+
+# In-context loss (beyond the paper): bits per symbol against the oracle's posterior
+# predictive, per output position, its fits, and the answer distribution's statistics;
+# SEs from the joint bootstrap's draws (the accuracy rule's, redrawn from the same seed).
+rule stats_loss:
+    input:
+        SCORED,
+    output:
+        in_context_loss=report(
+            "results/tables/in_context_loss.tsv",
+            caption="../report/tables/in_context_loss.rst",
+            category="Tables",
+        ),
+        in_context_loss_positions=report(
+            "results/tables/in_context_loss_positions.tsv",
+            caption="../report/tables/in_context_loss_positions.rst",
+            category="Tables",
+        ),
+        in_context_loss_fits=report(
+            "results/tables/in_context_loss_fits.tsv",
+            caption="../report/tables/in_context_loss_fits.rst",
+            category="Tables",
+        ),
+        answer_distribution=report(
+            "results/tables/answer_distribution.tsv",
+            caption="../report/tables/answer_distribution.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/stats/loss.log",
+    conda:
+        "../envs/cpu.yaml"
+    resources:
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(10),
+    params:
+        code=code_of("scripts/stats_loss.py"),
+        bootstrap=config["bootstrap"],
+    script:
+        "../scripts/stats_loss.py"
 
 
 rule stats_all:

@@ -6,7 +6,7 @@ Test data, not product code: it lives beside the tests, outside ``genomic_icl``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -56,3 +56,43 @@ def synthetic_scored(
         ]
         frames.append(scored_table(prompts, score(prompts, text, None, model)))
     return pd.concat(frames, ignore_index=True)
+
+
+def with_answer_distributions(
+    scored: pd.DataFrame,
+    valid_mass: Mapping[str, Callable[[int], float]],
+    mix: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """``scored`` with log-probabilities of known truth for the models in ``valid_mass``:
+    the model puts mass ``valid_mass[model](n)`` on the 256 valid answers (the rest on
+    continuations whose first symbol is invalid), distributed as
+    (1 - mix) * the oracle's posterior predictive + mix * mode's smoothed frequencies.
+    With ``mix`` 0 its excess over the oracle is -log2(valid mass) / 8 bits per symbol
+    at every prompt and its KL divergence from the oracle 0. Other models keep NaN."""
+    from genomic_icl.learners import answer_distributions, prefix_logprobs
+
+    out = scored.copy()
+    target = out["target_bits"].to_numpy(np.int64)
+    rows = np.arange(len(out))
+    oracle = answer_distributions("oracle", out)
+    mode = answer_distributions("mode", out)
+    target_lp = out["target_logprob"].to_numpy(float).copy()
+    positions = list(out["position_logprobs"])
+    answers = list(out["answer_logprobs"])
+    for model, mass in valid_mass.items():
+        sel = (out["model"] == model).to_numpy()
+        w = (mix or {}).get(model, 0.0)
+        q = (1 - w) * oracle[sel] + w * mode[sel]
+        v = np.array([mass(int(n)) for n in out.loc[sel, "n_shots"]])
+        with np.errstate(divide="ignore"):
+            log_q = np.log(q) + np.log(v)[:, None]
+        target_lp[sel] = log_q[np.arange(sel.sum()), target[sel]]
+        pos = prefix_logprobs(q, target[sel])
+        pos[:, 0] += np.log(v)
+        for k, i in enumerate(rows[sel]):
+            positions[i] = pos[k]
+            answers[i] = log_q[k].astype(np.float32)
+    out["target_logprob"] = target_lp
+    out["position_logprobs"] = positions
+    out["answer_logprobs"] = answers
+    return out

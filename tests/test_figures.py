@@ -15,7 +15,7 @@ from conftest import REPO
 from genomic_icl import figure_registry as R
 from genomic_icl import figures as F
 from genomic_icl import stats as S
-from synthetic import synthetic_scored
+from synthetic import synthetic_scored, with_answer_distributions
 
 FUNCS = [
     "identity",
@@ -50,6 +50,12 @@ def tables():
         a0=0.15,
         a1=[0.03, 0.04, 0.05, 0.04, 0.06, 0.0],
         seed=2,
+    )
+    # log-probabilities for three models, so that the in-context loss figures have lines
+    scored = with_answer_distributions(
+        scored,
+        {"qwen-l": lambda n: 0.5 + 0.03 * n, "evo2_40b": lambda n: 0.9, "mode": lambda n: 1.0},
+        {"qwen-l": 0.4, "evo2_40b": 0.2, "mode": 1.0},
     )
     return S.compute_all(scored, S.model_metadata(MODELS), replicates=100, trials=3)
 

@@ -28,6 +28,10 @@ TABLES = (
     "bitload",
     "target_diversity",
     "paired",
+    "in_context_loss",
+    "in_context_loss_positions",
+    "in_context_loss_fits",
+    "answer_distribution",
 )
 
 
@@ -60,6 +64,21 @@ def test_stats_figures_and_report(workdir):
     mt = pd.read_csv(tables / "mistakes.tsv", sep="\t")
     oracle = mt[(mt["model"] == "oracle") & (mt["n_wrong"] > 0)]
     assert (oracle["n_understandable"] == oracle["n_wrong"] - oracle["n_invalid"]).all()
+    # the in-context loss: the oracle is the floor (excess 0, KL 0), mode lies above it
+    loss = pd.read_csv(tables / "in_context_loss.tsv", sep="\t")
+    assert list(loss["model"].unique()) == ["mode", "oracle"]
+    oracle_rows = loss[loss["model"] == "oracle"]
+    assert oracle_rows["excess_bits_per_symbol"].abs().max() < 1e-6
+    assert (loss.loc[loss["model"] == "mode", "excess_bits_per_symbol"] > 0).all()
+    answers = pd.read_csv(tables / "answer_distribution.tsv", sep="\t")
+    assert answers["valid_mass"].to_numpy() == pytest.approx(1.0)
+    assert answers.loc[answers["model"] == "oracle", "kl_bits_per_symbol"].abs().max() < 1e-6
+    positions = pd.read_csv(tables / "in_context_loss_positions.tsv", sep="\t")
+    summed = positions.groupby(["model", "n_shots"])["bits"].sum() / 8
+    merged = loss.set_index(["model", "n_shots"])["bits_per_symbol"]
+    assert summed.to_numpy() == pytest.approx(merged.loc[summed.index].to_numpy(), abs=1e-9)
+    loss_fits = pd.read_csv(tables / "in_context_loss_fits.tsv", sep="\t")
+    assert set(loss_fits["model"]) == {"mode", "oracle"}
     figs = {p.name for p in (workdir / "results" / "figures").glob("*.png")}
     assert {
         "accuracy_vs_shots.png",
@@ -69,6 +88,9 @@ def test_stats_figures_and_report(workdir):
         "fig6_understandable_mistakes.png",
         "fig7-10_bitload_reference.png",
         "paired_differences.png",
+        "in_context_loss.png",
+        "in_context_loss_positions.png",
+        "answer_distribution.png",
     } <= figs
     assert not any(f.startswith(("fig2", "fig3", "fig4")) for f in figs)  # no families
     run(workdir, "--report", "results/report.html", "stats_all", "figures_all")

@@ -411,6 +411,39 @@ def _plan_paired(c: PlanContext) -> Plan:
     return {"paired_differences": {"models": c.names, "pairs": [list(p) for p in c.pairs]}}
 
 
+@figure(
+    "in_context_loss",
+    draw="in_context_loss",
+    tables={"in_context_loss": "in_context_loss", "fits": "in_context_loss_fits"},
+    caption="in_context_loss.rst",
+    category="In-context loss",
+)
+def _plan_in_context_loss(c: PlanContext) -> Plan:
+    return {"in_context_loss": {"models": c.names, "baseline": c.baseline}}
+
+
+@figure(
+    "loss_positions",
+    draw="loss_positions",
+    tables={"positions": "in_context_loss_positions"},
+    caption="in_context_loss_positions.rst",
+    category="In-context loss",
+)
+def _plan_loss_positions(c: PlanContext) -> Plan:
+    return {"in_context_loss_positions": {"models": c.nonreference + c.reference}}
+
+
+@figure(
+    "answer_distribution",
+    draw="answer_distribution",
+    tables={"answers": "answer_distribution"},
+    caption="answer_distribution.rst",
+    category="In-context loss",
+)
+def _plan_answer_distribution(c: PlanContext) -> Plan:
+    return {"answer_distribution": {"models": c.names}}
+
+
 # ---------------------------------------------------------------------------
 # the plan and what the rules need from it
 # ---------------------------------------------------------------------------

@@ -999,6 +999,201 @@ def task_comparison(
 
 
 # ---------------------------------------------------------------------------
+# in-context loss (beyond the paper)
+# ---------------------------------------------------------------------------
+
+
+def _no_rows(ax: plt.Axes, what: str) -> None:
+    ax.text(0.5, 0.5, f"no model records {what}", ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+
+
+def in_context_loss(
+    in_context_loss: pd.DataFrame,
+    png: str,
+    pdf: str,
+    fits: pd.DataFrame | None = None,
+    models: Sequence[str] | None = None,
+    baseline: str | None = None,
+    trials: int | None = None,
+) -> None:
+    """In-context loss (bits per target symbol) against n, log-log, one line per model
+    with +-1 SE (joint cluster bootstrap), the oracle's posterior predictive on the
+    same prompts as the floor (thick grey) and ``baseline`` (e.g. mode) dotted. The
+    legend gives each model's slope per doubling of n and the one-sided clustered p of
+    a fall (``fits``: in_context_loss_fits.tsv). A model whose loss is the floor (the
+    oracle) is the floor's line."""
+    loss = in_context_loss
+    models = _present(models, loss)
+    slope = {}
+    if fits is not None:
+        slope = {r.model: (r.slope, r.p_value) for r in fits.itertuples() if np.isfinite(r.slope)}
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, COLUMN_WIDTH * 0.8))
+        if not models:
+            _no_rows(ax, "log-probabilities")
+            footnote(fig, [], [], None)
+            _save(fig, png, pdf)
+            return
+        sub = loss[loss["model"].isin(models)]
+        floor = sub.groupby("n_shots")["oracle_bits_per_symbol"].mean()
+        ax.plot(
+            floor.index,
+            floor.values,
+            color="0.75",
+            linewidth=2.5,
+            zorder=0,
+            label="oracle posterior predictive (floor)",
+        )
+        shown = [
+            m
+            for m in models
+            if not np.allclose(loss.loc[loss["model"] == m, "excess_bits_per_symbol"], 0, atol=1e-9)
+        ]
+        for i, model in enumerate(shown):
+            cell = loss[loss["model"] == model].sort_values("n_shots")
+            label = model + (" (baseline)" if model == baseline else "")
+            if model in slope:
+                b, p = slope[model]
+                label += f": {b:+.3f} bits/doubling, p = {p:.2g}"
+            kw = style(i)
+            if model == baseline:
+                kw = {"color": "0.5", "linestyle": ":", "marker": ""}
+            ax.errorbar(
+                cell["n_shots"],
+                cell["bits_per_symbol"],
+                yerr=cell["se"],
+                label=label,
+                elinewidth=0.6,
+                **kw,
+            )
+        _log2_axis(ax, sub["n_shots"])
+        ax.set_yscale("log")
+        ax.set_ylabel("in-context loss (bits per target symbol, log scale)")
+        ax.legend(frameon=False, fontsize=4.8, loc="lower left")
+        mtxt = _with_trials(_m_from_counts(sub["n_prompts"]) + " prompts per point", trials)
+        footnote(
+            fig,
+            models,
+            sub["n_shots"],
+            mtxt,
+            "error bars: +-1 SE (joint two-stage cluster bootstrap); slope: trial-level OLS "
+            "on log2(n), p: one-sided t-test of a fall, SEs clustered by function "
+            "(df = functions - 1)",
+        )
+        _save(fig, png, pdf)
+
+
+def loss_positions(
+    positions: pd.DataFrame,
+    png: str,
+    pdf: str,
+    models: Sequence[str] | None = None,
+    trials: int | None = None,
+) -> None:
+    """Loss per output position (bits of symbol i given the target symbols before it)
+    for each model, one line per n (darker = more demonstrations), the oracle's
+    posterior predictive on the same prompts as thin dotted lines of the same grey."""
+    models = _present(models, positions)
+    ncol = max(1, min(len(models), 3))
+    nrow = max(1, math.ceil(len(models) / ncol))
+    with plt.rc_context(RC):
+        fig, axes = plt.subplots(
+            nrow,
+            ncol,
+            figsize=(COLUMN_WIDTH * min(ncol, 2), 1.9 * nrow + 0.4),
+            squeeze=False,
+            sharey=True,
+        )
+        if not models:
+            _no_rows(axes[0][0], "per-position log-probabilities")
+        ns = sorted(positions["n_shots"].unique())
+        greys = np.linspace(0.75, 0.0, len(ns)) if ns else []
+        for k, model in enumerate(models):
+            ax = axes[k // ncol][k % ncol]
+            for n, grey in zip(ns, greys, strict=True):
+                cell = positions[(positions["model"] == model) & (positions["n_shots"] == n)]
+                cell = cell.sort_values("position")
+                c = str(round(float(grey), 3))
+                ax.plot(cell["position"], cell["bits"], color=c, marker="o", label=f"n = {n}")
+                ax.plot(cell["position"], cell["oracle_bits"], color=c, linestyle=":", lw=0.7)
+            ax.set_title(model)
+            ax.set_xticks(range(1, 9))
+            ax.set_xlabel("output position (1 = first symbol)")
+            if k % ncol == 0:
+                ax.set_ylabel("bits (symbol | earlier symbols)")
+        for k in range(len(models), nrow * ncol):
+            axes[k // ncol][k % ncol].set_axis_off()
+        if models:
+            axes[0][0].legend(frameon=False, fontsize=4.5, ncol=2)
+        sub = positions[positions["model"].isin(models)]
+        mtxt = _with_trials(_m_from_counts(sub["n_prompts"]) + " prompts per point", trials)
+        footnote(
+            fig,
+            models,
+            sub["n_shots"],
+            mtxt,
+            "dotted: the oracle's posterior predictive on the same prompts; SEs in "
+            "in_context_loss_positions.tsv",
+        )
+        _save(fig, png, pdf)
+
+
+def answer_distribution(
+    answers: pd.DataFrame,
+    png: str,
+    pdf: str,
+    models: Sequence[str] | None = None,
+    trials: int | None = None,
+) -> None:
+    """From the model's distribution over the 256 valid answers, against n: (a) the
+    probability on valid answers, (b) the KL divergence of the renormalised distribution
+    from the oracle's posterior predictive (bits per symbol), each +-1 SE (joint
+    cluster bootstrap)."""
+    models = _present(models, answers)
+    with plt.rc_context(RC):
+        fig, axes = plt.subplots(1, 2, figsize=(FULL_WIDTH * 0.75, 2.3))
+        if not models:
+            for ax in axes:
+                _no_rows(ax, "answer log-probabilities")
+        for i, model in enumerate(models):
+            cell = answers[answers["model"] == model].sort_values("n_shots")
+            for ax, col, se in (
+                (axes[0], "valid_mass", "valid_mass_se"),
+                (axes[1], "kl_bits_per_symbol", "kl_se"),
+            ):
+                ax.errorbar(
+                    cell["n_shots"],
+                    cell[col],
+                    yerr=cell[se],
+                    label=model,
+                    elinewidth=0.6,
+                    **style(i),
+                )
+        if models:
+            _log2_axis(axes[0], answers["n_shots"])
+            _log2_axis(axes[1], answers["n_shots"])
+            _pct_axis(axes[0], "mass on valid answers (%)")
+            axes[0].set_ylim(0, 1.05)
+            axes[1].set_ylabel("KL(oracle || model), bits per symbol")
+            axes[1].set_ylim(bottom=0)
+            axes[0].set_title("(a) probability of a valid answer")
+            axes[1].set_title("(b) divergence from the Bayes posterior predictive")
+            axes[1].legend(frameon=False, fontsize=5)
+        sub = answers[answers["model"].isin(models)]
+        mtxt = _with_trials(_m_from_counts(sub["n_prompts"]) + " prompts per point", trials)
+        footnote(
+            fig,
+            models,
+            sub["n_shots"],
+            mtxt,
+            "error bars: +-1 SE (joint two-stage cluster bootstrap); KL of the distribution "
+            "renormalised over the 256 valid answers",
+        )
+        _save(fig, png, pdf)
+
+
+# ---------------------------------------------------------------------------
 # drawing one planned figure (the registry is genomic_icl.figure_registry)
 # ---------------------------------------------------------------------------
 

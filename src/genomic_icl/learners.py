@@ -113,7 +113,9 @@ def mode_distribution(demo_outputs: np.ndarray) -> np.ndarray:
     return smoothed / smoothed.sum()
 
 
-def oracle_distribution(demo_inputs: np.ndarray, demo_outputs: np.ndarray, query: int) -> np.ndarray:
+def oracle_distribution(
+    demo_inputs: np.ndarray, demo_outputs: np.ndarray, query: int
+) -> np.ndarray:
     """The oracle's posterior predictive over the 256 answers (sums to 1; 0 for an
     answer no consistent explanation gives)."""
     values, weights = oracle_posterior(demo_inputs, demo_outputs, query)

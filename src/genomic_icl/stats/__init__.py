@@ -34,6 +34,9 @@ Modules, by job
   trial-level regressions clustered by function.
 - ``comparisons``: against the baseline, scaling with size, family means, paired
   differences on shared prompts.
+- ``loss``: the in-context loss (bits per symbol) against the Bayes oracle's posterior
+  predictive, per output position, its slope and power law, and statistics of the
+  answer distribution (valid mass, KL divergence from the oracle).
 - ``breakdowns``: by BitLoad, by the target's BitDiversity, per task.
 - ``mistakes``: understandable mistakes and BitDiversity-0 answers.
 - ``power``: trials a per-task claim needs.
@@ -86,6 +89,12 @@ from genomic_icl.stats.fits import (
     loglinear_fit,
 )
 from genomic_icl.stats.inputs import load_table4, model_metadata, read_accuracy_tsv
+from genomic_icl.stats.loss import (
+    LOSS_TABLE_NAMES,
+    loss_tables,
+    per_prompt_loss,
+    power_law_fit,
+)
 from genomic_icl.stats.mistakes import (
     consistent_outputs,
     diversity_zero_table,
@@ -104,6 +113,7 @@ __all__ = [
     "CLUSTERED_COLUMNS",
     "FIT_COLUMNS",
     "JointBootstrap",
+    "LOSS_TABLE_NAMES",
     "accuracy_table",
     "accuracy_tables",
     "analytic_bootstrap_se",
@@ -126,12 +136,15 @@ __all__ = [
     "joint_bootstrap",
     "load_table4",
     "loglinear_fit",
+    "loss_tables",
     "mistakes_table",
     "model_metadata",
     "p_display",
     "paired_comparison",
     "paired_table",
+    "per_prompt_loss",
     "per_task_table",
+    "power_law_fit",
     "power_table",
     "read_accuracy_tsv",
     "resampling_floor",

@@ -278,10 +278,13 @@ def joint_draws(
             yield n, rows, counts.astype(np.float32)
 
 
-def correct_matrix(scored: pd.DataFrame, keys: pd.DataFrame, n: int, models: list[str]):
-    """(P_n, models) correctness at n, rows in the order of ``keys``; NaN where absent."""
+def correct_matrix(
+    scored: pd.DataFrame, keys: pd.DataFrame, n: int, models: list[str], column: str = "correct"
+):
+    """(P_n, models) correctness (or another per-prompt ``column``) at n, rows in the
+    order of ``keys``; NaN where absent."""
     cell = scored[scored["n_shots"] == n]
-    wide = cell.pivot(index=["function", "trial"], columns="model", values="correct")
+    wide = cell.pivot(index=["function", "trial"], columns="model", values=column)
     idx = pd.MultiIndex.from_frame(keys[["function", "trial"]])
     return wide.reindex(index=idx, columns=models).to_numpy(float)
 
@@ -351,6 +354,7 @@ def joint_bootstrap(
     replicates: int = 5000,
     seed: int = 0,
     resample_trials: bool = True,
+    column: str = "correct",
 ) -> JointBootstrap:
     """The two-stage cluster bootstrap of docs/protocol.md §6, drawn once for all models and n.
 
@@ -360,14 +364,17 @@ def joint_bootstrap(
     their resampled per-function means, so a model's SE has the distribution of the
     per-cell two-stage bootstrap, while differences, family means and slopes over
     models get SEs that count the task effects the models share.
-    ``resample_trials=False`` resamples functions only (one-stage). Needs every model
-    of an n on the same prompts (``ValueError`` otherwise)."""
+    ``resample_trials=False`` resamples functions only (one-stage). ``column``: the
+    per-prompt value averaged (default ``correct``: accuracy; e.g. bits per symbol for
+    the in-context loss); a (model, n) whose values are all NaN is left out. The draws
+    do not depend on ``column``, so replicates of two columns pair by replicate. Needs
+    every model of an n on the same prompts (``ValueError`` otherwise)."""
     models = models_in_order(scored)
     funcs, design = joint_design(scored)
     cells = []
     ys, inv_size = {}, {}
     for n, keys in design.items():
-        y = correct_matrix(scored, keys, n, models)
+        y = correct_matrix(scored, keys, n, models, column)
         have = [i for i, m in enumerate(models) if not np.isnan(y[:, i]).all()]
         ys[n] = (y[:, have].astype(np.float32), have)
         inv_size[n] = (1.0 / keys.groupby("_f")["_f"].transform("size")).to_numpy(np.float32)

@@ -303,6 +303,17 @@ CLUSTERED_COLUMNS = [
 ]
 
 
+def equalising_weights(sub: pd.DataFrame) -> np.ndarray:
+    """Trial weights of one model's rows (``n_shots, function``) that equalise the
+    functions within each n: 1/(trials of its function at its n * functions at its n),
+    scaled to mean 1, so a weighted trial-level OLS on log2(n) has the point estimates
+    of the OLS on the per-n means over functions of per-function means."""
+    cnt = sub.groupby(["n_shots", "function"])["function"].transform("size").to_numpy(float)
+    nf = sub.groupby("n_shots")["function"].transform("nunique").to_numpy(float)
+    w = 1.0 / (cnt * nf)
+    return w / w.mean()
+
+
 def clustered_fit_table(scored: pd.DataFrame) -> pd.DataFrame:
     """Trial-level regressions of ``correct`` on log2(n), SEs clustered by function.
 
@@ -315,10 +326,7 @@ def clustered_fit_table(scored: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for model in models_in_order(scored):
         sub = scored[scored["model"] == model]
-        cnt = sub.groupby(["n_shots", "function"])["correct"].transform("size").to_numpy(float)
-        nf = sub.groupby("n_shots")["function"].transform("nunique").to_numpy(float)
-        w = 1.0 / (cnt * nf)
-        w = w / w.mean()
+        w = equalising_weights(sub)
         y = sub["correct"].to_numpy(float)
         x = np.log2(sub["n_shots"].to_numpy(float))
         f = sub["function"].to_numpy()

@@ -16,6 +16,7 @@ from genomic_icl.stats.comparisons import (
     vs_baseline_table,
 )
 from genomic_icl.stats.fits import clustered_fit_table, fit_table, fits_vs_size
+from genomic_icl.stats.loss import LOSS_TABLE_NAMES, loss_tables
 from genomic_icl.stats.mistakes import diversity_zero_table, mistakes_table
 from genomic_icl.stats.power import power_table
 
@@ -34,6 +35,7 @@ TABLE_NAMES = (
     "diversity_zero",
     "paired",
     "power",
+    *LOSS_TABLE_NAMES,
 )
 
 
@@ -98,5 +100,6 @@ def compute_all(
         **trial_tables(scored, m, power, alpha),
         **breakdown_tables(scored, replicates, seed),
         "paired": paired_table(scored, comparisons, replicates, seed, boot),
+        **loss_tables(scored, replicates, seed),
     }
     return {k: out[k] for k in TABLE_NAMES}
