@@ -835,3 +835,139 @@ def test_all_is_exactly_what_the_repository_takes_from_stats():
             # model_metadata is shared with planning and figures (genomic_icl.metadata)
             home = "genomic_icl.metadata" if name == "model_metadata" else "genomic_icl.stats."
             assert obj.__module__.startswith(home), name
+
+
+# --------------------------------------------------------------------------- in-context loss
+LOSS_FUNCS = [
+    "identity",
+    "rotl1",
+    "majority",
+    "meta_constant",
+    "parity_fill",
+    "left_half",
+    "swap_halves",
+    "reverse_bits",
+]
+
+
+@pytest.fixture(scope="module")
+def loss_scored():
+    from synthetic import with_answer_distributions
+
+    scored = synthetic_scored(
+        models=("oracle", "half", "decay", "mixed", "none"),
+        shots=(1, 2, 4, 8),
+        trials=4,
+        functions=LOSS_FUNCS,
+        seed=4,
+    )
+    # unbalanced: identity keeps one trial at every n, so a pooled mean would differ
+    scored = scored[~((scored["function"] == "identity") & (scored["trial"] > 0))]
+    return with_answer_distributions(
+        scored.reset_index(drop=True),
+        {
+            "oracle": lambda n: 1.0,
+            "half": lambda n: 0.5,  # excess exactly 1/8 bit per symbol
+            "decay": lambda n: 2.0 ** (-8 * 0.3 * n**-0.7),  # excess 0.3 n^-0.7
+            "mixed": lambda n: 1.0,
+        },
+        {"mixed": 0.5},
+    )
+
+
+@pytest.fixture(scope="module")
+def loss(loss_scored):
+    return S.loss_tables(loss_scored, replicates=400, seed=1)
+
+
+def test_loss_is_mean_of_function_means(loss_scored, loss):
+    table = loss["in_context_loss"]
+    assert list(table["model"].unique()) == ["oracle", "half", "decay", "mixed"]  # not "none"
+    cell = loss_scored[(loss_scored["model"] == "mixed") & (loss_scored["n_shots"] == 2)]
+    bits = -cell["target_logprob"] / (8 * math.log(2))
+    expect = bits.groupby(cell["function"]).mean().mean()
+    assert expect != pytest.approx(bits.mean())  # the design is unbalanced
+    row = table[(table["model"] == "mixed") & (table["n_shots"] == 2)].iloc[0]
+    assert row["bits_per_symbol"] == pytest.approx(expect)
+    assert row["n_prompts"] == len(cell)
+
+
+def test_loss_excess_and_answer_statistics_have_known_values(loss):
+    table = loss["in_context_loss"].set_index(["model", "n_shots"])
+    oracle = table.loc["oracle"]
+    assert oracle["excess_bits_per_symbol"].abs().max() < 1e-12
+    np.testing.assert_allclose(oracle["bits_per_symbol"], oracle["oracle_bits_per_symbol"])
+    half = table.loc["half"]
+    np.testing.assert_allclose(half["excess_bits_per_symbol"], 1 / 8)
+    np.testing.assert_allclose(half["excess_se"], 0, atol=1e-12)
+    assert (half["se"].iloc[:2] > 0).all()  # the task effects of the floor
+    # the oracle's floor falls with n, and mixed lies above it
+    assert oracle["bits_per_symbol"].is_monotonic_decreasing
+    assert (table.loc["mixed", "excess_bits_per_symbol"] > 0).all()
+    answers = loss["answer_distribution"].set_index(["model", "n_shots"])
+    np.testing.assert_allclose(answers.loc["half", "valid_mass"], 0.5, rtol=1e-6)
+    np.testing.assert_allclose(answers.loc["half", "kl_bits_per_symbol"], 0, atol=1e-6)
+    np.testing.assert_allclose(
+        answers.loc["half", "normalized_bits_per_symbol"],
+        oracle["bits_per_symbol"],
+        atol=1e-6,
+    )
+    assert (answers.loc["mixed", "kl_bits_per_symbol"] > 0.01).all()
+
+
+def test_loss_per_position_sums_to_the_loss(loss):
+    pos = loss["in_context_loss_positions"]
+    assert set(pos["position"]) == set(range(1, 9))
+    summed = pos.groupby(["model", "n_shots"], sort=False)["bits"].sum() / 8
+    table = loss["in_context_loss"].set_index(["model", "n_shots"])["bits_per_symbol"]
+    np.testing.assert_allclose(summed.to_numpy(), table.loc[summed.index].to_numpy())
+    # half's missing valid mass is all on the first symbol: 1 bit more than the oracle
+    first = pos[(pos["position"] == 1) & (pos["model"] == "half")]
+    np.testing.assert_allclose(first["excess_bits"], 1.0, atol=1e-9)
+
+
+def test_loss_se_is_the_cluster_bootstrap(loss_scored):
+    per = S.per_prompt_loss(loss_scored)
+    cell = per[(per["model"] == "mixed") & (per["n_shots"] == 4)]
+    t = S.loss_tables(loss_scored, replicates=4000, seed=3)["in_context_loss"]
+    se = t[(t["model"] == "mixed") & (t["n_shots"] == 4)]["se"].iloc[0]
+    exact = S.analytic_bootstrap_se(cell["bits_per_symbol"], cell["function"])
+    assert se == pytest.approx(exact, rel=0.06)
+
+
+def test_loss_fits_slope_power_law_and_missing_models(loss):
+    fits = loss["in_context_loss_fits"].set_index("model")
+    table = loss["in_context_loss"]
+    # the slope's point estimate is the OLS on the table's per-n values (unbalanced design)
+    for model in ("oracle", "mixed"):
+        sub = table[table["model"] == model]
+        ols = sps.linregress(np.log2(sub["n_shots"]), sub["bits_per_symbol"])
+        assert fits.loc[model, "slope"] == pytest.approx(ols.slope)
+    assert fits.loc["oracle", "slope"] < 0 and fits.loc["oracle", "p_value"] < 0.01
+    assert fits.loc["oracle", "df"] == len(LOSS_FUNCS) - 1
+    # one-sided test of a fall: p = cdf(t)
+    assert fits.loc["mixed", "p_value"] == pytest.approx(
+        sps.t.cdf(fits.loc["mixed", "t"], fits.loc["mixed", "df"])
+    )
+    decay = fits.loc["decay"]
+    assert decay["power_exponent"] == pytest.approx(0.7, abs=1e-6)
+    assert decay["power_ci_low"] == pytest.approx(0.7, abs=1e-6)
+    assert decay["power_ci_high"] == pytest.approx(0.7, abs=1e-6)
+    assert decay["power_law"].startswith("fits")
+    assert "no excess" in fits.loc["oracle", "power_law"]
+    assert fits.loc["half", "power_law"].startswith("excess constant")
+    assert "no log-probabilities" in fits.loc["none", "power_law"]
+    assert np.isnan(fits.loc["none", "slope"])
+
+
+def test_power_law_fit_says_why_not():
+    ns = np.array([1, 2, 4, 8])
+    assert (
+        "excess <= 0 at n = 4, 8"
+        in S.power_law_fit(ns, np.array([0.2, 0.1, 0.0, -0.01]))["power_law"]
+    )
+    assert "needs 3" in S.power_law_fit(ns[:2], np.array([0.2, 0.1]))["power_law"]
+    zigzag = S.power_law_fit(ns, np.array([0.1, 0.4, 0.05, 0.3]))
+    assert zigzag["power_law"].startswith("poor fit")
+    clean = S.power_law_fit(ns, 0.5 * ns**-1.5)
+    assert clean["power_exponent"] == pytest.approx(1.5) and clean["power_r2"] == pytest.approx(1)
