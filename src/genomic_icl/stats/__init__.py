@@ -90,7 +90,6 @@ from genomic_icl.stats.fits import (
 )
 from genomic_icl.stats.inputs import load_table4, model_metadata, read_accuracy_tsv
 from genomic_icl.stats.loss import (
-    LOSS_TABLE_NAMES,
     loss_tables,
     per_prompt_loss,
     power_law_fit,
@@ -113,7 +112,6 @@ __all__ = [
     "CLUSTERED_COLUMNS",
     "FIT_COLUMNS",
     "JointBootstrap",
-    "LOSS_TABLE_NAMES",
     "accuracy_table",
     "accuracy_tables",
     "analytic_bootstrap_se",
