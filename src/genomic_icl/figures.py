@@ -1017,27 +1017,27 @@ def in_context_loss(
     baseline: str | None = None,
     trials: int | None = None,
 ) -> None:
-    """In-context loss (bits per target symbol) against n, log-log, one line per model
-    with +-1 SE (joint cluster bootstrap), the oracle's posterior predictive on the
-    same prompts as the floor (thick grey) and ``baseline`` (e.g. mode) dotted. The
+    """(a) In-context loss (bits per target symbol) against n, log-log, one line per
+    model with +-1 SE (joint cluster bootstrap), the oracle's posterior predictive on
+    the same prompts as the floor (thick grey) and ``baseline`` (e.g. mode) dotted; the
     legend gives each model's slope per doubling of n and the one-sided clustered p of
-    a fall (``fits``: in_context_loss_fits.tsv). A model whose loss is the floor (the
-    oracle) is the floor's line."""
+    a fall (``fits``: in_context_loss_fits.tsv). (b) The excess over the floor, log-log,
+    with the fitted power law c n^-alpha where one fits (alpha and its bootstrap interval
+    in the legend). A model whose loss is the floor (the oracle) is the floor's line."""
     loss = in_context_loss
     models = _present(models, loss)
-    slope = {}
-    if fits is not None:
-        slope = {r.model: (r.slope, r.p_value) for r in fits.itertuples() if np.isfinite(r.slope)}
+    fit = fits.set_index("model") if fits is not None else pd.DataFrame()
     with plt.rc_context(RC):
-        fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, COLUMN_WIDTH * 0.8))
+        fig, axes = plt.subplots(1, 2, figsize=(FULL_WIDTH, 2.6))
         if not models:
-            _no_rows(ax, "log-probabilities")
+            for ax in axes:
+                _no_rows(ax, "log-probabilities")
             footnote(fig, [], [], None)
             _save(fig, png, pdf)
             return
         sub = loss[loss["model"].isin(models)]
         floor = sub.groupby("n_shots")["oracle_bits_per_symbol"].mean()
-        ax.plot(
+        axes[0].plot(
             floor.index,
             floor.values,
             color="0.75",
@@ -1050,27 +1050,58 @@ def in_context_loss(
             for m in models
             if not np.allclose(loss.loc[loss["model"] == m, "excess_bits_per_symbol"], 0, atol=1e-9)
         ]
-        for i, model in enumerate(shown):
+        others = [m for m in shown if m != baseline]
+        for model in shown:
             cell = loss[loss["model"] == model].sort_values("n_shots")
-            label = model + (" (baseline)" if model == baseline else "")
-            if model in slope:
-                b, p = slope[model]
-                label += f": {b:+.3f} bits/doubling, p = {p:.2g}"
-            kw = style(i)
             if model == baseline:
                 kw = {"color": "0.5", "linestyle": ":", "marker": ""}
-            ax.errorbar(
+            else:
+                kw = style(others.index(model))
+            label = model + (" (baseline)" if model == baseline else "")
+            row = fit.loc[model] if model in fit.index else None
+            slope_label = label
+            if row is not None and np.isfinite(row["slope"]):
+                slope_label += f": {row['slope']:+.3f} bits/doubling, p = {row['p_value']:.2g}"
+            axes[0].errorbar(
                 cell["n_shots"],
                 cell["bits_per_symbol"],
                 yerr=cell["se"],
-                label=label,
+                label=slope_label,
                 elinewidth=0.6,
                 **kw,
             )
-        _log2_axis(ax, sub["n_shots"])
-        ax.set_yscale("log")
-        ax.set_ylabel("in-context loss (bits per target symbol, log scale)")
-        ax.legend(frameon=False, fontsize=4.8, loc="lower left")
+            power_label = label
+            if row is not None and np.isfinite(row["power_exponent"]):
+                power_label += (
+                    f": alpha = {row['power_exponent']:.3f} "
+                    f"[{row['power_ci_low']:.3f}, {row['power_ci_high']:.3f}]"
+                )
+                if not str(row["power_law"]).startswith("fits"):
+                    power_label += " (poor fit)"
+            axes[1].errorbar(
+                cell["n_shots"],
+                cell["excess_bits_per_symbol"],
+                yerr=cell["excess_se"],
+                label=power_label,
+                elinewidth=0.6,
+                **kw,
+            )
+            if row is not None and np.isfinite(row["power_exponent"]):
+                ns = cell["n_shots"].to_numpy(float)
+                x, y = np.log2(ns), np.log2(cell["excess_bits_per_symbol"].to_numpy(float))
+                c = np.mean(y + row["power_exponent"] * x)  # the OLS intercept
+                axes[1].plot(
+                    ns, 2 ** (c - row["power_exponent"] * x), color=kw["color"], lw=0.5, zorder=0
+                )
+        for ax, title in zip(
+            axes, ("(a) loss and the oracle's floor", "(b) excess over the floor"), strict=True
+        ):
+            _log2_axis(ax, sub["n_shots"])
+            ax.set_yscale("log")
+            ax.set_title(title)
+            ax.legend(frameon=False, fontsize=4.8, loc="lower left")
+        axes[0].set_ylabel("in-context loss (bits per target symbol)")
+        axes[1].set_ylabel("excess over the oracle (bits per target symbol)")
         mtxt = _with_trials(_m_from_counts(sub["n_prompts"]) + " prompts per point", trials)
         footnote(
             fig,
@@ -1079,7 +1110,9 @@ def in_context_loss(
             mtxt,
             "error bars: +-1 SE (joint two-stage cluster bootstrap); slope: trial-level OLS "
             "on log2(n), p: one-sided t-test of a fall, SEs clustered by function "
-            "(df = functions - 1)",
+            "(df = functions - 1); the floor leaves the log axis where it is 0; (b) thin "
+            "lines: power law c n^-alpha fitted to the excess (OLS on log-log), alpha's "
+            "95 % bootstrap percentile interval in brackets",
         )
         _save(fig, png, pdf)
 

@@ -125,11 +125,12 @@ def per_prompt_loss(scored: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(divide="ignore"):
         log_oracle = np.log(oracle)
     out = scored[["model", *KEY]].copy()
-    out["bits_per_symbol"] = -scored["target_logprob"].to_numpy(float) / (LN2 * bits.N_BITS)
-    out["oracle_bits_per_symbol"] = -log_oracle[rows, target] / (LN2 * bits.N_BITS)
+    # (+ 0.0 turns the -0.0 of a certain answer into 0.0)
+    out["bits_per_symbol"] = 0.0 - scored["target_logprob"].to_numpy(float) / (LN2 * bits.N_BITS)
+    out["oracle_bits_per_symbol"] = 0.0 - log_oracle[rows, target] / (LN2 * bits.N_BITS)
     out["excess_bits_per_symbol"] = out["bits_per_symbol"] - out["oracle_bits_per_symbol"]
-    positions = -_stack(scored["position_logprobs"], bits.N_BITS) / LN2
-    oracle_pos = -prefix_logprobs(oracle, target) / LN2
+    positions = 0.0 - _stack(scored["position_logprobs"], bits.N_BITS) / LN2
+    oracle_pos = 0.0 - prefix_logprobs(oracle, target) / LN2
     for i in POSITIONS:
         out[f"bits_position_{i}"] = positions[:, i - 1]
         out[f"oracle_bits_position_{i}"] = oracle_pos[:, i - 1]
@@ -140,7 +141,7 @@ def per_prompt_loss(scored: pd.DataFrame) -> pd.DataFrame:
     log_total[have] = logsumexp(answers[have], axis=1)
     log_norm = answers - log_total[:, None]
     out["valid_mass"] = np.exp(log_total)
-    out["normalized_bits_per_symbol"] = -log_norm[rows, target] / (LN2 * bits.N_BITS)
+    out["normalized_bits_per_symbol"] = 0.0 - log_norm[rows, target] / (LN2 * bits.N_BITS)
     with np.errstate(invalid="ignore"):
         terms = np.where(oracle > 0, oracle * (log_oracle - log_norm), 0.0)
     kl = terms.sum(axis=1) / (LN2 * bits.N_BITS)
@@ -312,7 +313,8 @@ def power_law_fit(ns: np.ndarray, excess: np.ndarray, replicates: np.ndarray | N
             xc = x - x.mean()
             alphas = -(y - y.mean(axis=1, keepdims=True)) @ xc / np.sum(xc**2)
             out["power_ci_low"], out["power_ci_high"] = np.percentile(alphas, [2.5, 97.5])
-        note += f"; interval from {ok.mean():.0%} of replicates, the rest have excess <= 0"
+        if not ok.all():
+            note += f"; interval from the {ok.mean():.0%} of replicates with excess > 0 at every n"
     return {**out, "power_law": note + ")"}
 
 
