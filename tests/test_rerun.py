@@ -202,7 +202,14 @@ def test_library_change_reruns_the_rules_that_import_it(wf, edit):
     assert "score" in jobs and "prompts" not in jobs
 
 
-STATS_RULES = {"accuracy", "stats_fits", "stats_trials", "stats_breakdowns", "stats_paired"}
+STATS_RULES = {
+    "accuracy",
+    "stats_fits",
+    "stats_trials",
+    "stats_breakdowns",
+    "stats_paired",
+    "stats_loss",
+}
 
 
 def test_every_stats_module_is_in_the_fingerprint_of_every_stats_script():

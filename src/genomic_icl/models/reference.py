@@ -53,9 +53,6 @@ class ReferenceBackend(Backend):
         target = batch["target_bits"].to_numpy(np.int64)
         with np.errstate(divide="ignore"):
             answer = np.log(probs)
-        return Continuations(
-            text,
-            answer[np.arange(len(target)), target],
-            position_logprobs=prefix_logprobs(probs, target),
-            answer_logprobs=answer,
-        )
+        positions = prefix_logprobs(probs, target)
+        logprob = answer[np.arange(len(target)), target]
+        return Continuations(text, logprob, position_logprobs=positions, answer_logprobs=answer)
