@@ -152,26 +152,10 @@ rule stats_loss:
     input:
         SCORED,
     output:
-        in_context_loss=report(
-            "results/tables/in_context_loss.tsv",
-            caption="../report/tables/in_context_loss.rst",
-            category="Tables",
-        ),
-        in_context_loss_positions=report(
-            "results/tables/in_context_loss_positions.tsv",
-            caption="../report/tables/in_context_loss_positions.rst",
-            category="Tables",
-        ),
-        in_context_loss_fits=report(
-            "results/tables/in_context_loss_fits.tsv",
-            caption="../report/tables/in_context_loss_fits.rst",
-            category="Tables",
-        ),
-        answer_distribution=report(
-            "results/tables/answer_distribution.tsv",
-            caption="../report/tables/answer_distribution.rst",
-            category="Tables",
-        ),
+        in_context_loss=table_output("in_context_loss"),
+        in_context_loss_positions=table_output("in_context_loss_positions"),
+        in_context_loss_fits=table_output("in_context_loss_fits"),
+        answer_distribution=table_output("answer_distribution"),
     log:
         "logs/stats/loss.log",
     conda:
