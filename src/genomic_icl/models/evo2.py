@@ -37,6 +37,13 @@ from typing import Any
 
 import numpy as np
 
+from genomic_icl.models.answers import (
+    TreeResult,
+    concat_results,
+    rank_answers,
+    tree_chunks,
+    tree_decode,
+)
 from genomic_icl.models.base import (
     N_TARGET,
     Backend,
@@ -334,6 +341,8 @@ class Evo2Backend(Backend):
         self.device = params.device if params is not None else torch.device("cpu")
         self.batch_tokens = int(spec.get("batch_tokens", 65536))
         self.max_rows = spec.get("batch_size")
+        self.answers = bool(spec.get("answers", True))
+        self.decoding = spec.get("decoding", "greedy")
 
     def describe(self) -> str:
         return f"evo2 {self.spec.get('checkpoint')} on {self.device}"
@@ -347,10 +356,29 @@ class Evo2Backend(Backend):
         import torch
 
         prompt_ids = torch.tensor(tokenize(batch["prompt"].tolist()), device=self.device)
-        target_ids = torch.tensor(tokenize(batch["target"].tolist()), device=self.device)
         restore_fp8_states(self.model, self._fp8_states)
-        tokens, logprob = cached_greedy(self.model, prompt_ids, target_ids)
-        return Continuations([detokenize(x)[:N_TARGET] for x in tokens], logprob, tokens)
+        if not self.answers:
+            target_ids = torch.tensor(tokenize(batch["target"].tolist()), device=self.device)
+            tokens, positions = cached_greedy(self.model, prompt_ids, target_ids)
+            texts = [detokenize(x)[:N_TARGET] for x in tokens]
+            return Continuations(texts, positions.sum(1), tokens, positions)
+        sym = torch.tensor(
+            tokenize([a + b for a, b in zip(batch["sym0"], batch["sym1"], strict=True)]),
+            device=self.device,
+        )
+        targets = batch["target_bits"].to_numpy()
+        res = concat_results(
+            [
+                tree_answers(self.model, prompt_ids[c], sym[c], targets[c])
+                for c in tree_chunks(len(batch), prompt_ids.shape[1], self.batch_tokens)
+            ]
+        )
+        texts = [detokenize(x)[:N_TARGET] for x in res.tokens]
+        if self.decoding == "rank":
+            texts = rank_answers(res.answer_logprobs, batch["sym0"], batch["sym1"])
+        return Continuations(
+            texts, res.logprob, res.tokens, res.position_logprobs, res.answer_logprobs
+        )
 
     def after_out_of_memory(self) -> None:
         import torch
@@ -525,7 +553,8 @@ def _take_rows(state: dict[str, Any], index) -> None:
 
 
 def cached_greedy(model, prompt_ids, target_ids) -> tuple[list[list[int]], np.ndarray]:
-    """Greedy tokens (T = target length of them) and log P(target | prompt) for a vortex
+    """Greedy tokens (T = target length of them) and the target's per-symbol
+    log-probabilities (B, T; row sums: log P(target | prompt)) for a vortex
     StripedHyena, from one prefill and at most T - 1 single-token steps.
 
     ``prompt_ids`` (B, L) and ``target_ids`` (B, T) are LongTensors on the model's
@@ -544,7 +573,7 @@ def cached_greedy(model, prompt_ids, target_ids) -> tuple[list[list[int]], np.nd
     row = torch.arange(B, device=dev)  # which prompt each stream belongs to
     follows_target = torch.ones(B, dtype=torch.bool, device=dev)
     on_track = torch.ones(B, dtype=torch.bool, device=dev)  # greedy == target so far
-    logprob = torch.zeros(B, dtype=torch.float64, device=dev)
+    logprob = torch.zeros(B, T, dtype=torch.float64, device=dev)
     tokens = torch.zeros(B, T, dtype=torch.long, device=dev)
     with torch.inference_mode():
         logits, state = model(prompt_ids, inference_params_dict=state)
@@ -555,7 +584,7 @@ def cached_greedy(model, prompt_ids, target_ids) -> tuple[list[list[int]], np.nd
             tgt = target_ids[row, t]
             lp = torch.log_softmax(last, dim=-1)
             fed = follows_target
-            logprob.index_add_(0, row[fed], lp[fed].gather(1, tgt[fed, None])[:, 0].double())
+            logprob[row[fed], t] = lp[fed].gather(1, tgt[fed, None])[:, 0].double()
             speaks = ~fed | on_track[row]  # streams whose argmax is the prompt's greedy token
             tokens[row[speaks], t] = g[speaks]
             if t == T - 1:
@@ -576,6 +605,34 @@ def cached_greedy(model, prompt_ids, target_ids) -> tuple[list[list[int]], np.nd
             logits, state = model(feed[:, None], inference_params_dict=state)
             last = logits[:, -1, :].float()
     return tokens.tolist(), logprob.cpu().numpy()
+
+
+def tree_answers(model, prompt_ids, sym, targets: np.ndarray) -> TreeResult:
+    """:func:`genomic_icl.models.answers.tree_decode` on vortex's inference state:
+    one prefill of the prompts (B, L), then the answer tree's 7 levels as single-token
+    steps, the state's rows (attention KV cache, Hyena FIR and IIR states) repeated
+    level by level. ``sym`` (B, 2): the byte of each prompt's ``sym0`` and ``sym1``."""
+    import torch
+
+    B, L = prompt_ids.shape
+    with contextlib.redirect_stdout(io.StringIO()):  # vortex prints a line here
+        state = model.initialize_inference_params(max_seqlen=L + N_TARGET)
+    state["mha"].max_batch_size = B
+    depth = [0]
+
+    def step(index, feed):
+        _take_rows(state, index)
+        for params in state.values():
+            params.seqlen_offset = L + depth[0]
+        depth[0] += 1
+        logits, _ = model(feed[:, None], inference_params_dict=state)
+        return logits[:, -1, :].float()
+
+    with torch.inference_mode():
+        logits, _ = model(prompt_ids, inference_params_dict=state)
+        last = logits[:, -1, :].float()
+        del logits
+        return tree_decode(last, sym, step, targets)
 
 
 def check_fp8(spec: dict[str, Any], capabilities: list[tuple[int, int]], have_te: bool) -> None:

@@ -46,10 +46,11 @@ def _first_mismatch(a, b):
 
 
 def _target_logprob(logits, target):
+    """Per row and target token, log P(token | context): (B, T) float64."""
     import torch
 
     logp = torch.log_softmax(logits.float(), dim=-1)
-    return logp.gather(-1, target.unsqueeze(-1)).squeeze(-1).sum(1).double()
+    return logp.gather(-1, target.unsqueeze(-1)).squeeze(-1).double()
 
 
 def _cut_at_eos(tokens: list[list[int]], eos: set[int]) -> list[list[int]]:
@@ -122,7 +123,8 @@ def greedy_kv(
     logits_to_keep: bool = True,
 ) -> tuple[list[list[int]], np.ndarray]:
     """Greedy tokens (cut after the first EOS, as ``generate`` stops there) and
-    target log-probabilities for a transformers causal LM.
+    the target's per-token log-probabilities (B, T) for a transformers causal LM
+    (their row sums: log P(target | prompt)).
 
     ``prompt_ids`` (B, L) and ``target_ids`` (B, T) are LongTensors on the model's
     input device, without padding.
@@ -253,7 +255,8 @@ def greedy_stepwise(
     eos_ids: Sequence[int] = (),
     logits_to_keep: bool = True,
 ) -> tuple[list[list[int]], np.ndarray]:
-    """:func:`greedy_kv`'s result for models whose cache cannot be cropped.
+    """:func:`greedy_kv`'s result (tokens, per-token target log-probabilities) for
+    models whose cache cannot be cropped.
 
     One forward pass over the prompts (B, L) fills the cache; the cache is then
     doubled by row: rows 0..B-1 are fed the target (its
@@ -272,7 +275,8 @@ def greedy_stepwise(
         _select_rows(cache, torch.cat([torch.arange(B), torch.arange(B)]))
         logits = out.logits[:, -1, :]
         logp = torch.log_softmax(logits.float(), dim=-1)
-        logprob = logp.gather(-1, target_ids[:, :1]).squeeze(-1).double()
+        logprob = torch.zeros(B, T, dtype=torch.float64, device=logits.device)
+        logprob[:, 0] = logp.gather(-1, target_ids[:, :1]).squeeze(-1).double()
         last = logits.argmax(-1)
         greedy = [last]
         for j in range(1, max(T, max_new)):
@@ -282,7 +286,7 @@ def greedy_stepwise(
             logits = o.logits[:, -1, :]
             if j < T:
                 logp = torch.log_softmax(logits[:B].float(), dim=-1)
-                logprob += logp.gather(-1, target_ids[:, j : j + 1]).squeeze(-1).double()
+                logprob[:, j] = logp.gather(-1, target_ids[:, j : j + 1]).squeeze(-1).double()
             last = logits[B:].argmax(-1)
             greedy.append(last)
     tokens = torch.stack(greedy[:max_new], dim=1).tolist()

@@ -142,6 +142,8 @@ class HFBackend(Backend):
         self._greedy = greedy_stepwise if rows_only_cache(self.model) else greedy_kv
         self.batch_tokens = int(spec.get("batch_tokens", 65536))
         self.max_rows = spec.get("batch_size")
+        self.answers = bool(spec.get("answers", True))
+        self.decoding = spec.get("decoding", "greedy")
 
     def describe(self) -> str:
         n = sum(p.numel() for p in self.model.parameters())
@@ -193,15 +195,89 @@ class HFBackend(Backend):
     def run(self, batch) -> Continuations:
         import torch
 
-        p, t = self.encode(batch["prompt"].tolist(), batch["target"].tolist())
+        prompts, targets = batch["prompt"].tolist(), batch["target"].tolist()
+        p, t = self.encode(prompts, targets)
         if len({len(x) for x in p}) != 1 or len({len(x) for x in t}) != 1:
             raise ValueError("a batch must hold prompts and targets of one token length each")
         prompt_ids = torch.tensor(p, dtype=torch.long, device=self.device)
-        target_ids = torch.tensor(t, dtype=torch.long, device=self.device)
-        tokens, logprob = self._greedy(
-            self.model, prompt_ids, target_ids, N_TARGET, self.eos_ids, self._keep
-        )
-        return Continuations([self.detokenize(x) for x in tokens], logprob, tokens)
+        sym = self.symbol_ids(batch, p, t)
+        answers = positions = None
+        if sym is not None and self.answers:
+            from genomic_icl.models.answers import concat_results, tree_chunks
+
+            bits = batch["target_bits"].to_numpy()
+            res = concat_results(
+                [
+                    self._tree(prompt_ids[c], sym[c], bits[c])
+                    for c in tree_chunks(len(batch), prompt_ids.shape[1], self.batch_tokens)
+                ]
+            )
+            tokens, logprob = res.tokens, res.logprob
+            positions, answers = res.position_logprobs, res.answer_logprobs
+        else:
+            target_ids = torch.tensor(t, dtype=torch.long, device=self.device)
+            tokens, per_token = self._greedy(
+                self.model, prompt_ids, target_ids, N_TARGET, self.eos_ids, self._keep
+            )
+            logprob = per_token.sum(1)
+            if sym is not None:  # one token per symbol: the tokens are the positions
+                positions = per_token
+            if self.answers:
+                from genomic_icl.models.answers import segmented_answers
+
+                answers = segmented_answers(
+                    self.model,
+                    self.tokenizer,
+                    prompts,
+                    batch["sym0"].tolist(),
+                    batch["sym1"].tolist(),
+                    self.device,
+                    self.batch_tokens,
+                )
+        text = [self.detokenize(x) for x in tokens]
+        if self.decoding == "rank":
+            from genomic_icl.models.answers import rank_answers
+
+            text = rank_answers(answers, batch["sym0"], batch["sym1"])
+        return Continuations(text, logprob, tokens, positions, answers)
+
+    def symbol_ids(self, batch, prompt_ids: list[list[int]], target_ids: list[list[int]]):
+        """(B, 2) LongTensor of each row's ``sym0`` and ``sym1`` token ids when every
+        symbol is one token and appending symbols to the prompt appends their tokens
+        (checked on the target and on ``sym0`` x 8 and ``sym1`` x 8 after each prompt:
+        a tokenizer that merges across the prompt's end fails it); else None."""
+        import torch
+
+        tok = self.tokenizer
+        s0, s1 = batch["sym0"].tolist(), batch["sym1"].tolist()
+        one = tok(s0 + s1, add_special_tokens=False)["input_ids"]
+        if any(len(x) != 1 for x in one):
+            return None
+        ids = {c: x[0] for c, x in zip(s0 + s1, one, strict=True)}
+        targets = batch["target"].tolist()
+        if any([ids.get(c) for c in x] != y for x, y in zip(targets, target_ids, strict=True)):
+            return None
+        prompts = batch["prompt"].tolist()
+        runs = tok([pr + a * N_TARGET for pr, a in zip(prompts * 2, s0 + s1, strict=True)])
+        for j, got in enumerate(runs["input_ids"]):
+            row = j % len(prompts)
+            if got != prompt_ids[row] + [ids[(s0 + s1)[j]]] * N_TARGET:
+                return None
+        pairs = [[ids[a], ids[b]] for a, b in zip(s0, s1, strict=True)]
+        return torch.tensor(pairs, dtype=torch.long, device=self.device)
+
+    def _tree(self, prompt_ids, sym, targets: np.ndarray):
+        """The answer tree from one pass over the prompts
+        (:func:`genomic_icl.models.answers.tree_decode`)."""
+        import torch
+
+        from genomic_icl.models.answers import hf_step, tree_decode
+
+        kw = {"logits_to_keep": 1} if self._keep else {}
+        with torch.inference_mode():
+            out = self.model(input_ids=prompt_ids, use_cache=True, **kw)
+        step = hf_step(self.model, out.past_key_values)
+        return tree_decode(out.logits[:, -1, :], sym, step, targets, self.eos_ids)
 
     def detokenize(self, ids: list[int]) -> str:
         """Text of greedy tokens, stopping before an EOS, cut to 8 characters."""

@@ -1,0 +1,301 @@
+"""The model's whole answer distribution: log P(answer | prompt) for all 256 answers.
+
+An answer is 8 symbols, each ``sym0`` or ``sym1`` of its trial; answer ``a`` is the 8
+bits of ``a``, most significant first (:func:`genomic_icl.prompts.encode_bits`).
+
+**One symbol per token** (character, byte and digit-splitting tokenizers: Evo 2, the
+default DNA model, Qwen3 on digits): :func:`tree_decode` walks the binary tree of the
+answers from the state after the prompt, one level per step: level d holds the 2^d
+answer prefixes of length d of every prompt as rows of the model's state (its KV
+cache, LFM2's convolution state, vortex's Hyena state), each fed its last symbol.
+That is 2 + 4 + ... + 128 = 254 single-token rows per prompt in 7 batched steps, and
+each row's context is exactly the prompt and its prefix, so every answer's
+probability is the product of 8 exact next-token probabilities: exact up to floating
+point. Row expansion copies the state level by level (rather than a tree attention
+mask over shared keys), because it is exact for every state a model keeps, including
+convolution and recurrent states, which a mask cannot share between branches. The
+same steps give the target's per-position log-probabilities (its path in the tree)
+and the greedy continuation: greedy decoding follows the tree while its argmax is one
+of the two symbols, and a row that leaves the tree continues as its own stream in the
+same steps.
+
+**Several symbols per token** (k-mers, BPE): see :func:`segmented_answers`.
+
+Torch is imported inside the functions only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from genomic_icl.bits import N_BITS, N_SYMBOLS
+from genomic_icl.prompts import encode_bits
+
+#: ``step(index, feed)``: keep (and repeat) rows ``index`` of the model's running
+#: state, feed each kept row one token ``feed``, return the new last logits (rows, V).
+Step = Callable[[Any, Any], Any]
+
+
+def answer_texts(sym0: str, sym1: str) -> list[str]:
+    """The 256 valid answers of a trial, answer ``a`` at index ``a``."""
+    return [encode_bits(a, sym0, sym1) for a in range(N_SYMBOLS)]
+
+
+def rank_answers(
+    answer_logprobs: np.ndarray, sym0: Sequence[str], sym1: Sequence[str]
+) -> list[str]:
+    """``decoding: rank``: each row's most probable answer (lowest value on ties), as text."""
+    best = np.argmax(np.asarray(answer_logprobs), axis=1)
+    return [encode_bits(int(a), s0, s1) for a, s0, s1 in zip(best, sym0, sym1, strict=True)]
+
+
+#: The tree holds up to 128 copies of each prompt's state: its chunks of prompts are
+#: cut so that these copies hold at most this many times ``batch_tokens`` tokens.
+TREE_CACHE_FACTOR = 4
+
+
+def tree_chunks(n_rows: int, length: int, batch_tokens: int) -> list[slice]:
+    """Consecutive slices of a batch's rows for the answer tree, so that the tree's
+    128 state copies of a chunk hold at most ``TREE_CACHE_FACTOR * batch_tokens``
+    tokens (``length``: tokens per prompt; at least one row per chunk)."""
+    per = max(1, TREE_CACHE_FACTOR * batch_tokens // ((N_SYMBOLS // 2) * (length + N_BITS)))
+    return [slice(i, min(i + per, n_rows)) for i in range(0, n_rows, per)]
+
+
+def concat_results(parts: list[TreeResult]) -> TreeResult:
+    """The results of consecutive chunks as one."""
+    return TreeResult(
+        [t for p in parts for t in p.tokens],
+        np.concatenate([p.answer_logprobs for p in parts]),
+        np.concatenate([p.position_logprobs for p in parts]),
+        np.concatenate([p.logprob for p in parts]),
+    )
+
+
+@dataclass
+class TreeResult:
+    """What :func:`tree_decode` returns, per prompt: ``tokens`` the greedy tokens (cut
+    after the first EOS); ``answer_logprobs`` (B, 256); ``position_logprobs`` (B, 8)
+    of the target (its path in the tree); ``logprob`` (B,) their sum."""
+
+    tokens: list[list[int]]
+    answer_logprobs: np.ndarray
+    position_logprobs: np.ndarray
+    logprob: np.ndarray
+
+
+def tree_decode(
+    last,
+    sym,
+    step: Step,
+    targets: np.ndarray,
+    eos_ids: Sequence[int] = (),
+) -> TreeResult:
+    """The answer tree and greedy decoding of a batch, from the state after its prompts.
+
+    Args:
+        last: (B, V) logits after each prompt (rows of the running state, in order).
+        sym: (B, 2) LongTensor, the token ids of each prompt's ``sym0`` and ``sym1``.
+        step: advances the running state (see :data:`Step`).
+        targets: (B,) the target answers (0..255).
+        eos_ids: tokens at which greedy decoding stops (kept as its last token).
+    """
+    import torch
+
+    B, _ = last.shape
+    dev = last.device
+    eos = {int(e) for e in eos_ids}
+    sym = sym.to(dev)
+    targets_t = torch.tensor(np.asarray(targets, dtype=np.int64), device=dev)
+    arange_b = torch.arange(B, device=dev)
+    cum = torch.zeros(B, 1, dtype=torch.float64, device=dev)
+    positions = torch.zeros(B, N_BITS, dtype=torch.float64, device=dev)
+    tokens: list[list[int]] = [[] for _ in range(B)]
+    node = [0] * B  # greedy's node (answer prefix) at the current depth, while on the tree
+    on_tree = [True] * B
+    streams: list[int] = []  # the prompt of each stream row (after the tree rows)
+    logits = last
+    with torch.inference_mode():
+        for d in range(N_BITS):
+            width = 1 << d
+            n_tree = B * width
+            logp = torch.log_softmax(logits.float(), dim=-1)
+            tree = logp[:n_tree].view(B, width, -1)
+            pair = tree.gather(-1, sym[:, None, :].expand(B, width, 2)).double()  # (B, 2^d, 2)
+            cum = (cum[:, :, None] + pair).reshape(B, 2 * width)
+            prefix, bit = targets_t >> (N_BITS - d), (targets_t >> (N_BITS - 1 - d)) & 1
+            positions[:, d] = pair[arange_b, prefix, bit]
+            # greedy: on the tree, then on streams that left it
+            grd_tree = tree[arange_b, torch.tensor(node, device=dev)].argmax(-1).tolist()
+            grd_streams = logp[n_tree:].argmax(-1).tolist()
+            s0, s1 = sym[:, 0].tolist(), sym[:, 1].tolist()
+            new_streams, new_rows, new_feed = [], [], []
+            for b in range(B):
+                if not on_tree[b] or (tokens[b] and tokens[b][-1] in eos):
+                    continue
+                g = grd_tree[b]
+                tokens[b].append(g)
+                if g in eos:
+                    continue
+                if g in (s0[b], s1[b]):
+                    node[b] = 2 * node[b] + int(g == s1[b])
+                else:
+                    on_tree[b] = False
+                    new_streams.append(b)
+                    new_rows.append(b * width + node[b])
+                    new_feed.append(g)
+            kept, kept_rows, kept_feed = [], [], []
+            for j, (b, g) in enumerate(zip(streams, grd_streams, strict=True)):
+                tokens[b].append(g)
+                if g not in eos:
+                    kept.append(b)
+                    kept_rows.append(n_tree + j)
+                    kept_feed.append(g)
+            streams = kept + new_streams
+            if d == N_BITS - 1:
+                break
+            index = torch.cat(
+                [
+                    torch.arange(n_tree, device=dev).repeat_interleave(2),
+                    torch.tensor(kept_rows + new_rows, dtype=torch.long, device=dev),
+                ]
+            )
+            feed = torch.cat(
+                [
+                    sym.repeat_interleave(width, dim=0).reshape(-1),
+                    torch.tensor(kept_feed + new_feed, dtype=torch.long, device=dev),
+                ]
+            )
+            logits = step(index, feed)
+    return TreeResult(
+        tokens,
+        cum.cpu().numpy(),
+        positions.cpu().numpy(),
+        positions.sum(1).cpu().numpy(),
+    )
+
+
+def segmented_answers(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    sym0: Sequence[str],
+    sym1: Sequence[str],
+    device: Any,
+    chunk_tokens: int = 65536,
+) -> np.ndarray:
+    """log P(answer | prompt) for tokenizers that merge symbols (k-mers, BPE): (B, 256).
+
+    Each answer is scored as the canonical tokenization of prompt + answer (what the
+    tokenizer makes of the whole text): the tokens every candidate shares are run
+    once, the cache is repeated for the 256 candidates, and their remaining tokens
+    (right-padded: causal, so padding never reaches a scored position) are scored in
+    one pass. Where the shared tokens end inside the prompt (its last symbols merge
+    with the answer), the remaining prompt symbols ``r`` are part of every candidate's
+    first tokens, and the scores are normalised by the probability that the next
+    token starts with ``r`` (one step's marginal: exact for a fixed-k vocabulary,
+    where no shorter token can stand for ``r``; an approximation for BPE). The
+    probability of other segmentations of the same text is not counted: the
+    approximation docs/models.md describes.
+    """
+    import torch
+
+    out = np.zeros((len(prompts), N_SYMBOLS))
+    vocab_text = _token_texts(tokenizer)
+    for i, (prompt, s0, s1) in enumerate(zip(prompts, sym0, sym1, strict=True)):
+        texts = [prompt + a for a in answer_texts(s0, s1)]
+        cands = tokenizer(texts)["input_ids"]
+        shared = _common_prefix(cands)
+        prompt_ids = tokenizer(prompt)["input_ids"]
+        shared = min(shared, len(prompt_ids) - (prompt_ids[-1] in _special(tokenizer)))
+        shared = max(shared, 1)
+        rest = prompt[len(tokenizer.decode(cands[0][:shared], skip_special_tokens=True)) :]
+        head = torch.tensor([cands[0][:shared]], device=device)
+        with torch.inference_mode():
+            pre = model(input_ids=head, use_cache=True)
+        first = torch.log_softmax(pre.logits[0, -1].float(), -1).double()
+        norm = 0.0
+        if rest:
+            starts = [t for t, s in vocab_text.items() if s.startswith(rest)]
+            norm = float(torch.logsumexp(first[starts], 0)) if starts else 0.0
+        tails = [c[shared:] for c in cands]
+        width = max(len(t) for t in tails)
+        per = max(1, chunk_tokens // max(1, shared + width))
+        for lo in range(0, N_SYMBOLS, per):
+            part = tails[lo : lo + per]
+            ids = torch.tensor([t + [t[-1]] * (width - len(t)) for t in part], device=device)
+            lens = torch.tensor([len(t) for t in part], device=device)
+            cache = _repeat_cache(pre.past_key_values, len(part))
+            with torch.inference_mode():
+                o = model(input_ids=ids, past_key_values=cache, use_cache=True)
+            logp = torch.log_softmax(o.logits.float(), -1).double()
+            score = first[ids[:, 0]]
+            if width > 1:
+                nxt = logp[:, :-1].gather(-1, ids[:, 1:, None])[..., 0]
+                valid = torch.arange(1, width, device=device)[None, :] < lens[:, None]
+                score = score + (nxt * valid).sum(1)
+            out[i, lo : lo + len(part)] = score.cpu().numpy() - norm
+    return out
+
+
+def _common_prefix(seqs: list[list[int]]) -> int:
+    first = seqs[0]
+    n = min(len(s) for s in seqs)
+    for j in range(n):
+        if any(s[j] != first[j] for s in seqs):
+            return j
+    return n
+
+
+def _special(tokenizer: Any) -> set[int]:
+    return set(getattr(tokenizer, "all_special_ids", []) or [])
+
+
+def _token_texts(tokenizer: Any) -> dict[int, str]:
+    """The text of every ordinary token (special tokens left out)."""
+    special = _special(tokenizer)
+    ids = [i for i in range(len(tokenizer)) if i not in special]
+    return dict(zip(ids, tokenizer.batch_decode([[i] for i in ids]), strict=True))
+
+
+def _repeat_cache(cache: Any, n: int) -> Any:
+    """A copy of a one-row cache repeated to ``n`` rows."""
+    import copy
+
+    import torch
+
+    out = copy.deepcopy(cache)
+    select_rows(out, torch.zeros(n, dtype=torch.long))
+    return out
+
+
+def select_rows(cache: Any, index: Any) -> None:
+    """Keep (and repeat) rows ``index`` of a transformers cache, in place: a cache of
+    layers (attention, and convolution or recurrent states: LFM2 in transformers 5)
+    through its own ``reorder_cache``, older LFM2 caches state by state."""
+    from genomic_icl.models.greedy import _select_rows
+
+    if getattr(cache, "layers", None):
+        cache.reorder_cache(index)
+    else:
+        _select_rows(cache, index)
+
+
+def hf_step(model: Any, cache: Any) -> Step:
+    """A :data:`Step` over a transformers model and its cache (after the prompts)."""
+    import torch
+
+    state = {"cache": cache}
+
+    def step(index, feed):
+        select_rows(state["cache"], index)
+        with torch.inference_mode():
+            o = model(input_ids=feed[:, None], past_key_values=state["cache"], use_cache=True)
+        state["cache"] = o.past_key_values
+        return o.logits[:, -1, :]
+
+    return step
