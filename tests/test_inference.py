@@ -324,7 +324,8 @@ def test_correct_rows_settled_by_teacher_forcing():
         return out
 
     model.forward = forward
-    backend = HFBackend(hf_spec(batch_tokens=100000), model=model, tokenizer=tok)
+    # greedy alone (answers: false); the answer tree is tests/test_answers.py's
+    backend = HFBackend(hf_spec(batch_tokens=100000, answers=False), model=model, tokenizer=tok)
     ids, text, lp = run_backend(backend, df)
     assert text == list(df.target)
     assert len(calls) == 1
@@ -342,7 +343,7 @@ def test_continuation_reuses_the_sliced_kv_cache(arch):
     model.register_forward_pre_hook(
         lambda _m, _args, kw: widths.append(kw["input_ids"].shape[1]), with_kwargs=True
     )
-    backend = HFBackend(hf_spec(batch_tokens=100000), model=model, tokenizer=tok)
+    backend = HFBackend(hf_spec(batch_tokens=100000, answers=False), model=model, tokenizer=tok)
     df = prompt_table(FUNCS, 4, 2, LING, 7)
     batches = backend.plan(df)
     assert len(batches) == 1

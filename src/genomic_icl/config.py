@@ -123,6 +123,11 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
                     f"models[{i}].resources.{key}: {res[key]} is above its retry cap "
                     f"{cap} (resources.max_{key} or slurm.max_{key})"
                 )
+        if model.get("decoding") == "rank" and model.get("answers") is False:
+            errors.append(
+                f"models[{i}].decoding: rank reads the answer distribution, which "
+                "`answers: false` turns off"
+            )
         name = pretrained_name(model)
         if name is not None and name not in config.get("pretrain", {}):
             errors.append(

@@ -187,6 +187,7 @@ def segmented_answers(
     sym1: Sequence[str],
     device: Any,
     chunk_tokens: int = 65536,
+    multiple: int = 1,
 ) -> np.ndarray:
     """log P(answer | prompt) for tokenizers that merge symbols (k-mers, BPE): (B, 256).
 
@@ -197,16 +198,20 @@ def segmented_answers(
     one pass. Where the shared tokens end inside the prompt (its last symbols merge
     with the answer), the remaining prompt symbols ``r`` are part of every candidate's
     first tokens, and the scores are normalised by the probability that the next
-    token starts with ``r`` (one step's marginal: exact for a fixed-k vocabulary,
-    where no shorter token can stand for ``r``; an approximation for BPE). The
-    probability of other segmentations of the same text is not counted: the
-    approximation docs/models.md describes.
+    token starts with ``r`` or is a prefix of it: exact for a fixed-k vocabulary,
+    where no token is shorter than ``r``; for BPE an upper bound of P(r | prefix), so
+    the valid answers never hold more than all the mass. The probability of other
+    segmentations of the same text is not counted: the approximation docs/models.md
+    describes. ``multiple``: a tokenizer that reads only
+    whole k-mers (GENERator: 6) gets prompt + answer cut from the left to a multiple
+    of k symbols (:func:`trim_left`).
     """
     import torch
 
     out = np.zeros((len(prompts), N_SYMBOLS))
     vocab_text = _token_texts(tokenizer)
     for i, (prompt, s0, s1) in enumerate(zip(prompts, sym0, sym1, strict=True)):
+        prompt = trim_left(prompt, multiple, extra=N_BITS)
         texts = [prompt + a for a in answer_texts(s0, s1)]
         cands = tokenizer(texts)["input_ids"]
         shared = _common_prefix(cands)
@@ -220,7 +225,9 @@ def segmented_answers(
         first = torch.log_softmax(pre.logits[0, -1].float(), -1).double()
         norm = 0.0
         if rest:
-            starts = [t for t, s in vocab_text.items() if s.startswith(rest)]
+            starts = [
+                t for t, s in vocab_text.items() if s and (s.startswith(rest) or rest.startswith(s))
+            ]
             norm = float(torch.logsumexp(first[starts], 0)) if starts else 0.0
         tails = [c[shared:] for c in cands]
         width = max(len(t) for t in tails)
@@ -240,6 +247,13 @@ def segmented_answers(
                 score = score + (nxt * valid).sum(1)
             out[i, lo : lo + len(part)] = score.cpu().numpy() - norm
     return out
+
+
+def trim_left(text: str, multiple: int, extra: int = 0) -> str:
+    """``text`` without its first symbols, so that its length plus ``extra`` is a
+    multiple of ``multiple`` (a k-mer tokenizer's whole tokens)."""
+    cut = (len(text) + extra) % multiple if multiple > 1 else 0
+    return text[cut:]
 
 
 def _common_prefix(seqs: list[list[int]]) -> int:

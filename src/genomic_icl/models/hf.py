@@ -143,6 +143,7 @@ class HFBackend(Backend):
         self.batch_tokens = int(spec.get("batch_tokens", 65536))
         self.max_rows = spec.get("batch_size")
         self.answers = bool(spec.get("answers", True))
+        self.multiple = int(spec.get("prompt_multiple", 1))
         self.decoding = spec.get("decoding", "greedy")
 
     def describe(self) -> str:
@@ -156,7 +157,9 @@ class HFBackend(Backend):
     ) -> tuple[list[list[int]], list[list[int]]]:
         """Token ids of prompts (with the tokenizer's special tokens, as a user of
         ``generate`` would encode them) and of targets (alone, no special tokens)."""
-        p = self.tokenizer(prompts)["input_ids"]
+        from genomic_icl.models.answers import trim_left
+
+        p = self.tokenizer([trim_left(x, self.multiple) for x in prompts])["input_ids"]
         t = self.tokenizer(targets, add_special_tokens=False)["input_ids"]
         return p, t
 
@@ -233,7 +236,10 @@ class HFBackend(Backend):
                     batch["sym1"].tolist(),
                     self.device,
                     self.batch_tokens,
+                    self.multiple,
                 )
+                # one definition for both: the canonical tokenization of prompt + target
+                logprob = answers[np.arange(len(batch)), batch["target_bits"].to_numpy()]
         text = [self.detokenize(x) for x in tokens]
         if self.decoding == "rank":
             from genomic_icl.models.answers import rank_answers
@@ -256,6 +262,8 @@ class HFBackend(Backend):
         ids = {c: x[0] for c, x in zip(s0 + s1, one, strict=True)}
         targets = batch["target"].tolist()
         if any([ids.get(c) for c in x] != y for x, y in zip(targets, target_ids, strict=True)):
+            return None
+        if self.multiple > 1:
             return None
         prompts = batch["prompt"].tolist()
         runs = tok([pr + a * N_TARGET for pr, a in zip(prompts * 2, s0 + s1, strict=True)])

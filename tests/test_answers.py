@@ -1,0 +1,265 @@
+"""The answer distribution, ``decoding: greedy | rank`` and per-position log-probabilities,
+checked against brute force on tiny random models of the architectures genomic LMs use,
+with tokenizers built here: one character per token, non-overlapping 6-mers with
+GENERator's conventions, and a DNA BPE trained on a simulated genome.
+
+Brute force: every one of the 256 answers scored by its own full teacher-forced pass
+over the canonical tokenization of prompt + answer; greedy decoding one full forward
+pass per new token. No cache, tree or shared prefix is involved in the references.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+torch.set_num_threads(1)
+
+from genomic_icl.config import validate_config  # noqa: E402
+from genomic_icl.corpus import CorpusRecipe, chromosome, to_text  # noqa: E402
+from genomic_icl.models.answers import answer_texts, trim_left  # noqa: E402
+from genomic_icl.models.hf import HFBackend  # noqa: E402
+from genomic_icl.prompts import Encoding, prompt_table  # noqa: E402
+from genomic_icl.tokenization import char_tokenizer  # noqa: E402
+
+GEN = Encoding("genomic", "ACGT")
+FUNCS = ["identity", "rotl1", "majority", "flip_bits>reverse_bits", "meta_constant", "parity_fill"]
+SPECIAL = ["<pad>", "<oov>", "<s>", "</s>"]
+
+
+# -- tokenizers ----------------------------------------------------------------------------
+
+
+def _fast(tok, **kw):
+    from transformers import PreTrainedTokenizerFast
+
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<oov>",
+        model_input_names=["input_ids", "attention_mask"],
+        **kw,
+    )
+
+
+def kmer_tokenizer(k: int = 6):
+    """GENERator's conventions: every non-overlapping k-mer of ACGT is a token, read
+    from the left; a shorter remainder becomes ``<oov>``; ``<s>`` in front."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors
+
+    kmers = ["".join(x) for x in itertools.product("ACGT", repeat=k)]
+    vocab = {t: i for i, t in enumerate(SPECIAL + kmers)}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<oov>"))
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex(f".{{1,{k}}}"), behavior="isolated")
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A", special_tokens=[("<s>", vocab["<s>"])]
+    )
+    tok.decoder = decoders.Fuse()
+    return _fast(tok, bos_token="<s>")
+
+
+def dna_bpe_tokenizer(vocab_size: int = 96):
+    """A DNA BPE (as METAGENE-1, GenomeOcean, dnagpt) trained on a simulated genome:
+    merges cross the prompt's end."""
+    from tokenizers import Tokenizer, decoders, models, trainers
+
+    genome = to_text(chromosome(CorpusRecipe(seed=5, chromosomes=1, length=20000), 0))
+    tok = Tokenizer(models.BPE(unk_token="<oov>"))
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL)
+    tok.train_from_iterator([genome[i : i + 500] for i in range(0, len(genome), 500)], trainer)
+    tok.decoder = decoders.Fuse()
+    return _fast(tok)
+
+
+# -- tiny models ---------------------------------------------------------------------------
+
+
+def tiny(arch: str, vocab: int, seed: int, eos: int):
+    torch.manual_seed(seed)
+    if arch == "gpt2":
+        cfg = transformers.GPT2Config(
+            vocab_size=vocab, n_embd=32, n_layer=2, n_head=4, n_positions=4096, eos_token_id=eos
+        )
+        model = transformers.GPT2LMHeadModel(cfg)
+    else:
+        classes = {
+            "llama": (transformers.LlamaConfig, transformers.LlamaForCausalLM, {}),
+            "mistral": (transformers.MistralConfig, transformers.MistralForCausalLM, {}),
+            "lfm2": (
+                transformers.Lfm2Config,
+                transformers.Lfm2ForCausalLM,
+                {"layer_types": ["conv", "full_attention"], "conv_L_cache": 8},
+            ),
+        }
+        cfg_cls, model_cls, extra = classes[arch]
+        cfg = cfg_cls(
+            vocab_size=vocab,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=4096,
+            eos_token_id=eos,
+            **extra,
+        )
+        model = model_cls(cfg)
+    model.eval()
+    with torch.no_grad():  # decisive, varied greedy picks (random tiny models are flat)
+        model.get_output_embeddings().weight.mul_(8.0)
+    return model
+
+
+# -- brute force -----------------------------------------------------------------------------
+
+
+def brute_answers(
+    model, tok, prompt: str, s0: str, s1: str, multiple: int, tail: int = 0
+) -> np.ndarray:
+    """log P(canonical tokens of prompt + answer) for the 256 answers, each by a full
+    pass (candidates of equal token length share a batch, unpadded): of its last
+    ``tail`` tokens given the rest, or of all (``tail=0``)."""
+    prompt = trim_left(prompt, multiple, extra=8)
+    seqs = tok([prompt + a for a in answer_texts(s0, s1)])["input_ids"]
+    out = np.zeros(len(seqs))
+    for length in {len(x) for x in seqs}:
+        rows = [i for i, x in enumerate(seqs) if len(x) == length]
+        ids = torch.tensor([seqs[i] for i in rows])
+        with torch.inference_mode():
+            logp = torch.log_softmax(model(ids).logits[:, :-1].double(), -1)
+        out[rows] = logp.gather(-1, ids[:, 1:, None])[:, -tail:, 0].sum(1).numpy()
+    return out
+
+
+def brute_greedy(model, tok, prompt: str, multiple: int) -> list[int]:
+    """Greedy decoding, one full pass per new token, stopping after EOS."""
+    seq = tok(trim_left(prompt, multiple))["input_ids"]
+    out: list[int] = []
+    for _ in range(8):
+        with torch.inference_mode():
+            g = int(model(torch.tensor([seq])).logits[0, -1].argmax())
+        out.append(g)
+        seq.append(g)
+        if g == tok.eos_token_id:
+            break
+    return out
+
+
+def spec(**kw):
+    return {"name": "tiny", "backend": "hf", "checkpoint": "unused", "encoding": "genomic", **kw}
+
+
+def run_all(backend, df):
+    """The backend over its plan, results back in row order."""
+    out = {"text": [None] * len(df), "ids": [None] * len(df)}
+    lp, pos, ans = np.zeros(len(df)), np.zeros((len(df), 8)), np.zeros((len(df), 256))
+    for rows in backend.plan(df):
+        res = backend.run(df.iloc[rows])
+        for j, r in enumerate(rows):
+            out["text"][r], out["ids"][r] = res.text[j], res.token_ids[j]
+        lp[rows], pos[rows], ans[rows] = res.logprob, res.position_logprobs, res.answer_logprobs
+    return out, lp, pos, ans
+
+
+CASES = {
+    # name: (architecture, tokenizer, prompt_multiple)
+    "lfm2-char": ("lfm2", "char", 1),
+    "llama-char": ("llama", "char", 1),
+    "gpt2-char": ("gpt2", "char", 1),
+    "llama-6mer": ("llama", "6mer", 6),  # as GENERator
+    "llama-bpe": ("llama", "bpe", 1),  # as METAGENE-1
+    "mistral-bpe": ("mistral", "bpe", 1),  # as GenomeOcean
+    "gpt2-bpe": ("gpt2", "bpe", 1),  # as dnagpt
+}
+TOKENIZERS = {
+    "char": lambda: char_tokenizer("ACGT"),
+    "6mer": kmer_tokenizer,
+    "bpe": dna_bpe_tokenizer,
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_greedy_rank_and_answers_match_brute_force(case):
+    arch, tok_name, multiple = CASES[case]
+    tok = TOKENIZERS[tok_name]()
+    model = tiny(arch, len(tok), seed=len(case), eos=tok.eos_token_id)
+    if tok_name == "char":  # favour one letter and EOS: greedy also leaves the tree and stops
+        favour = torch.zeros(len(tok))
+        favour[tok.convert_tokens_to_ids(["A", tok.eos_token])] = torch.tensor([6.0, 6.5])
+        model.get_output_embeddings().register_forward_hook(lambda _m, _a, out: out + favour)
+    df = pd_concat([prompt_table(FUNCS, n, 1, GEN, 3) for n in (2, 8)])
+    base = {"batch_tokens": 2048, "prompt_multiple": multiple}
+    greedy = HFBackend(spec(**base), model=model, tokenizer=tok)
+    rank = HFBackend(spec(decoding="rank", **base), model=model, tokenizer=tok)
+    got, lp, pos, ans = run_all(greedy, df)
+    ranked, *_ = run_all(rank, df)
+    per_symbol = tok_name == "char"
+    same_greedy = same_rank = 0
+    for r, row in enumerate(df.itertuples()):
+        tail = 8 if per_symbol else 0
+        want = brute_answers(model, tok, row.prompt, row.sym0, row.sym1, multiple, tail)
+        if per_symbol:  # exact: the same numbers, and the target's path in the tree
+            np.testing.assert_allclose(ans[r], want, atol=2e-4)
+            np.testing.assert_allclose(pos[r].sum(), lp[r], atol=1e-9)
+        else:  # the same distribution up to the prompt's own probability
+            shift = ans[r] - want
+            assert np.ptp(shift) < 2e-4, case
+            assert np.isnan(pos[r]).all()
+        assert lp[r] == pytest.approx(ans[r][row.target_bits], abs=1e-9)
+        ids = brute_greedy(model, tok, row.prompt, multiple)
+        same_greedy += got["ids"][r] == ids
+        want_text = tok.decode([i for i in ids if i != tok.eos_token_id])[:8]
+        assert got["text"][r] == want_text
+        best = answer_texts(row.sym0, row.sym1)[int(np.argmax(want))]
+        same_rank += ranked["text"][r] == best
+    print(f"{case}: greedy {same_greedy}/{len(df)}, rank {same_rank}/{len(df)} identical")
+    assert same_greedy == same_rank == len(df)
+    if per_symbol:
+        valid = [
+            len(t) == 8 and set(t) <= {a, b}
+            for t, a, b in zip(got["text"], df.sym0, df.sym1, strict=True)
+        ]
+        stopped = sum(len(x) < 8 for x in got["ids"])
+        print(f"{case}: {sum(valid)} on the tree, {stopped} stopped at EOS")
+        # every path of tree_decode taken: on the tree, off it, stopped early
+        assert 0 < sum(valid) and 0 < stopped and sum(valid) + stopped < len(df)
+    # the answers are a sub-distribution: valid answers never hold more than all mass
+    assert (np.exp(ans).sum(1) <= 1 + 1e-6).all()
+
+
+def test_per_position_logprobs_are_teacher_forcing():
+    """Per-position log-probabilities of the target: one teacher-forced pass, position by
+    position, on the tree path and on the greedy-only path (``answers: false``)."""
+    tok = char_tokenizer("ACGT")
+    model = tiny("llama", len(tok), seed=1, eos=tok.eos_token_id)
+    df = prompt_table(FUNCS, 4, 2, GEN, 8)
+    ids = torch.tensor(tok([p + t for p, t in zip(df.prompt, df.target, strict=True)])["input_ids"])
+    with torch.inference_mode():
+        logp = torch.log_softmax(model(ids[:, :-1]).logits[:, -8:].double(), -1)
+    want = logp.gather(-1, ids[:, -8:, None])[..., 0].numpy()
+    for answers in (True, False):
+        backend = HFBackend(spec(answers=answers), model=model, tokenizer=tok)
+        _, lp, pos, ans = run_all(backend, df)
+        np.testing.assert_allclose(pos, want, atol=2e-5)
+        np.testing.assert_allclose(lp, want.sum(1), atol=1e-4)
+        assert np.isnan(ans).all() != answers
+
+
+def test_rank_without_answers_is_refused():
+    config = {
+        "encodings": {"genomic": {"alphabet": "ACGT"}},
+        "models": [spec(decoding="rank", answers=False)],
+    }
+    with pytest.raises(ValueError, match=r"models\[0\]\.decoding: rank reads the answer"):
+        validate_config(config)
+
+
+def pd_concat(tables):
+    import pandas as pd
+
+    return pd.concat(tables, ignore_index=True)
