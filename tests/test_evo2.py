@@ -196,11 +196,12 @@ def test_answer_distribution_and_rank_match_brute_force(backend):
     from genomic_icl.models.answers import answer_texts
 
     df = prompt_table(FUNCS, 8, 2, GEN, 4)
+    answers = Evo2Backend({**backend.spec, "answers": True}, model=backend.model)
     rank = Evo2Backend({**backend.spec, "decoding": "rank"}, model=backend.model)
     same_greedy = same_rank = 0
     for rows in backend.plan(df):
         batch = df.iloc[rows]
-        res, ranked = backend.run(batch), rank.run(batch)
+        res, ranked = answers.run(batch), rank.run(batch)
         for j, row in enumerate(batch.itertuples()):
             texts = [row.prompt + a for a in answer_texts(row.sym0, row.sym1)]
             ids = torch.tensor([list(t.encode()) for t in texts], device=device_of(backend.model))

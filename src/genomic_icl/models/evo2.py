@@ -341,8 +341,8 @@ class Evo2Backend(Backend):
         self.device = params.device if params is not None else torch.device("cpu")
         self.batch_tokens = int(spec.get("batch_tokens", 65536))
         self.max_rows = spec.get("batch_size")
-        self.answers = bool(spec.get("answers", True))
         self.decoding = spec.get("decoding", "greedy")
+        self.answers = bool(spec.get("answers", False)) or self.decoding == "rank"
 
     def describe(self) -> str:
         return f"evo2 {self.spec.get('checkpoint')} on {self.device}"

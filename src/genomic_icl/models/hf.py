@@ -142,9 +142,9 @@ class HFBackend(Backend):
         self._greedy = greedy_stepwise if rows_only_cache(self.model) else greedy_kv
         self.batch_tokens = int(spec.get("batch_tokens", 65536))
         self.max_rows = spec.get("batch_size")
-        self.answers = bool(spec.get("answers", True))
-        self.multiple = int(spec.get("prompt_multiple", 1))
         self.decoding = spec.get("decoding", "greedy")
+        self.answers = bool(spec.get("answers", False)) or self.decoding == "rank"
+        self.multiple = int(spec.get("prompt_multiple", 1))
 
     def describe(self) -> str:
         n = sum(p.numel() for p in self.model.parameters())
