@@ -17,7 +17,12 @@ teacher-forced forward pass over the same prompts + targets in the same batches
 the process (robust to other jobs on the machine at ``--threads 1``; wall seconds
 in brackets). The last line is ``greedy_kv/forward: <x> predictions/forward: <y>``.
 
-    python benchmarks/inference.py --dna [--trials 2] [--threads 2]
+    python benchmarks/inference.py --dna [--trials 2] [--threads 2] [--answers]
+
+``--answers`` (with ``--dna`` or ``--evo2``) times the backend with ``answers: true``:
+greedy decoding, the target's per-position log-probabilities and all 256 answers'
+log-probabilities from the answer tree (``decoding: rank`` costs the same: it is the
+argmax of those).
 
 ``--evo2`` times the Evo 2 backend on a CPU: a tiny random StripedHyena 2 (evo2's
 packaged 7B config cut down to 4 blocks, the tests' model) on the real evo2 0.6.0 /
@@ -53,6 +58,9 @@ def main() -> None:
     ap.add_argument("--model", default="dna-lfm2", help="--dna: model entry")
     ap.add_argument("--trials", type=int, default=2, help="--dna: trials per function and n")
     ap.add_argument("--evo2", action="store_true", help="time the Evo 2 backend instead")
+    ap.add_argument(
+        "--answers", action="store_true", help="--dna/--evo2: with the answer distribution"
+    )
     ap.add_argument(
         "--greedy-per-n", type=int, default=4, help="--evo2: prompts also decoded one by one"
     )
@@ -168,11 +176,12 @@ def dna(args) -> None:
         ckpt = shipped_weights(cfg["pretrain"][name])
     if ckpt is None or not Path(ckpt).is_dir():
         raise SystemExit(f"no weights for {args.model}: run the workflow's pretraining first")
-    spec = {**spec, "checkpoint": str(ckpt)}
+    spec = {**spec, "checkpoint": str(ckpt), "answers": args.answers}
     backend = HFBackend(spec)
     model = backend.model
     print(
         f"{backend.describe()}; greedy path {backend._greedy.__name__}; "
+        f"answers {backend.answers}; "
         f"{args.threads} thread(s); cpu {torch.backends.cpu.get_cpu_capability()}; "
         f"load {os.getloadavg()}"
     )
@@ -253,6 +262,7 @@ def evo2(args) -> None:
         "device": "cpu",
         "dtype": "float32",
         "batch_tokens": args.batch_tokens,
+        "answers": args.answers,
     }
     backend = Evo2Backend(spec)
     model = backend.model
