@@ -149,3 +149,25 @@ def test_workflow_refuses_a_pretraining_typo_at_planning(workdir):
         text=True,
     )
     assert cli.returncode != 0 and "pretrain.p: unknown corpus recipe keys" in cli.stderr
+
+
+def test_the_zoo_refuses_short_contexts_with_the_n_its_comments_give():
+    """configs/zoo.yaml's refused models (context in tokens, one token per symbol)."""
+    import yaml
+
+    from conftest import REPO
+    from genomic_icl.planning import check_config
+
+    for context, largest in [(1024, 59), (512, 29), (250, 13)]:
+        config = yaml.safe_load((REPO / "configs" / "zoo.yaml").read_text())
+        config["models"].append(
+            {
+                "name": "m",
+                "backend": "hf",
+                "checkpoint": "x/y",
+                "encoding": "genomic",
+                "context": context,
+            }
+        )
+        with pytest.raises(ConfigError, match=f"the largest n that fits is {largest}:"):
+            check_config(config)
