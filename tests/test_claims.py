@@ -1,16 +1,17 @@
 """The numbers README.md and docs/ quote about the default run are the default run's.
 
 The default run takes minutes (the DNA model answers 6,400 prompts), so the test
-rebuilds it from a record of that model's answers: ``tests/data/default_run_dna-lfm2.parquet``
-holds the prediction of ``dna-lfm2`` for every prompt of the default config
-(``snakemake --cores 2`` on ``config.yaml``, shipped weights). The test checks a sample
-of that record against the shipped model itself (it must answer the same), then builds
-the prompts, runs the two reference learners, scores everything and computes every
-table with the library, as the workflow does (the tables equal the workflow's, byte for
-byte, when the record is the run's). Each claim below is rendered from those tables and
-must appear in the document that makes it (whitespace ignored), and phrases that the
-tables contradict must not. When a change moves a number, rerun the default pipeline,
-replace the record (``function, n_shots, trial, prediction`` of
+rebuilds it from a record of that model's answers:
+``tests/data/default_run_dna-lfm2.parquet`` holds the prediction and target
+log-probability of ``dna-lfm2`` for every prompt of the default config (``snakemake
+--cores 2`` on ``config.yaml``, shipped weights). The test checks a sample of that
+record against the shipped model itself (it must answer the same), then builds the
+prompts, runs the two reference learners, scores everything and computes every table
+with the library, as the workflow does (the tables equal the workflow's, byte for byte,
+when the record is the run's). Each claim below is rendered from those tables and must
+appear in the document that makes it (whitespace ignored), and phrases that the tables
+contradict must not. When a change moves a number, rerun the default pipeline, replace
+the record (``function, n_shots, trial, prediction, target_logprob`` of
 ``results/scored/dna-lfm2.parquet``) and update the documents.
 """
 
@@ -76,7 +77,7 @@ def run(config, prompts, tmp_path_factory) -> dict:
                 assert model["name"] == DNA
                 answers = table[KEY].merge(record, on=KEY, how="left", validate="1:1")
                 assert answers["prediction"].notna().all(), f"the record lacks prompts at n = {n}"
-                preds = score(table, answers["prediction"].tolist(), None, DNA)
+                preds = score(table, answers["prediction"].tolist(), answers["target_logprob"], DNA)
             parts.append(scored_table(table, preds))
     scored = pd.concat(parts, ignore_index=True)
     b, s = config["bootstrap"], config["stats"]
@@ -117,6 +118,7 @@ def test_record_is_what_the_shipped_model_answers(config, prompts, tmp_path):
     assert (got["prediction"] == got["prediction_r"]).all(), got[
         ["n_shots", "prediction", "prediction_r"]
     ]
+    np.testing.assert_allclose(got["target_logprob"], got["target_logprob_r"], rtol=1e-4)
 
 
 # ---------------------------------------------------------------------------
@@ -185,8 +187,39 @@ def claims(run: dict) -> dict[str, list[str]]:
             f"{pct(r.accuracy)} ({pct(r.se)})" for r in cells.itertuples()
         )
 
+    loss = run["in_context_loss"].set_index(["model", "n_shots"])
+    lfit = run["in_context_loss_fits"].set_index("model")
+    ldna, lmode = lfit.loc[DNA], lfit.loc["mode"]
+    bits = loss.loc[DNA, "bits_per_symbol"]
+    over_mode = bits - loss.loc["mode", "bits_per_symbol"]
+    assert (over_mode > 0).all()  # "stays above mode's at every n"
+    assert ldna["p_value"] < 1e-10 and lmode["p_value"] < 1e-10  # printed as "< 1e-10"
+    loss_readme = (
+        f"falls from {bits.loc[1]:.2f} bits at n = 1 to {bits.loc[128]:.2f} at n = 128, "
+        f"{ldna['slope']:.3f} bits per doubling of n (clustered one-sided p < 1e-10), beside "
+        f"the accuracy slope above; but `mode`'s smoothed frequencies fall as fast "
+        f"({lmode['slope']:.3f}, p < 1e-10) and the DNA model's loss stays above `mode`'s at "
+        "every n"
+    )
+    loss_doc = [
+        f"{bits.loc[1]:.2f} bits at n = 1 to {bits.loc[128]:.2f} at n = 128",
+        "-log2 P(target | prompt) / 8",
+        f"{ldna['slope']:.4f} bits per doubling (SE {ldna['slope_se']:.4f}), "
+        f"t = {ldna['t']:.2f}, p < 1e-10, beside the accuracy slope's p = "
+        f"{p_text(dna['p_value'])}",
+        f"fall as fast: {lmode['slope']:.4f} (SE {lmode['slope_se']:.4f})",
+        f"(excess over `mode` {over_mode.loc[1]:.2f} bits at n = 1, {over_mode.loc[128]:.2f} "
+        "at n = 128)",
+        f"power law with exponent {ldna['power_exponent']:.3f} (log-log R^2 = "
+        f"{ldna['power_r2']:.2f})",
+    ]
     return {
-        "README.md": [slope, "It stays below the `mode` baseline at every n;", versus_mode(run)],
+        "README.md": [
+            slope,
+            "It stays below the `mode` baseline at every n;",
+            versus_mode(run),
+            loss_readme,
+        ],
         "docs/dna-model.md": [
             row(DNA),
             row("mode"),
@@ -208,6 +241,7 @@ def claims(run: dict) -> dict[str, list[str]]:
             f"{share} the default model's correct answers",
             f"ICL {pct(a.loc[1, 'accuracy'])} -> {pct(a.loc[128, 'accuracy'])} %, slope "
             f"{100 * dna['a1']:+.2f} (SE {100 * dna['a1_se']:.2f}), p = {p_text(dna['p_value'])}",
+            *loss_doc,
         ],
         "docs/performance.md": [
             f"The DNA model: {100 * dna['a1']:+.2f} points per doubling of n, clustered "
