@@ -79,12 +79,18 @@ def edit(wf):
     """Edit a file of the copy for one test; its text is restored afterwards."""
     saved: dict[Path, str] = {}
 
-    def change(rel: str, old: str, new: str) -> None:
+    def change(rel: str, old: str, new: str, *, last: bool = False) -> None:
+        """Replace the first occurrence of ``old`` (the last one with ``last``: edits
+        after a file's last line, which may also occur earlier in the file)."""
         path = wf / rel
         saved.setdefault(path, path.read_text())
         current = path.read_text()
         assert old in current, f"{old!r} not in {rel}"
-        path.write_text(current.replace(old, new, 1))
+        if last:
+            head, _, tail = current.rpartition(old)
+            path.write_text(head + new + tail)
+        else:
+            path.write_text(current.replace(old, new, 1))
 
     yield change
     for path, text in saved.items():
@@ -123,10 +129,15 @@ def test_changing_a_family_or_parameter_count_reruns_only_what_reads_them(wf):
 
 def test_a_backend_change_reruns_only_the_models_on_that_backend(wf, edit):
     last = last_line(wf, "src/genomic_icl/models/hf.py")
-    edit("src/genomic_icl/models/hf.py", last, f"{last}\n\n\ndef _unused():\n    return 1\n")
+    edit(
+        "src/genomic_icl/models/hf.py",
+        last,
+        f"{last}\n\n\ndef _unused():\n    return 1\n",
+        last=True,
+    )
     assert plan(wf) == {}  # the small config has no hf model
     last = last_line(wf, "src/genomic_icl/models/reference.py")
-    edit("src/genomic_icl/models/reference.py", last, f"{last}\n\n_UNUSED = 1")
+    edit("src/genomic_icl/models/reference.py", last, f"{last}\n\n_UNUSED = 1", last=True)
     jobs = plan(wf)  # positive control: the reference learners' inference reruns
     assert sorted(w["model"] for w in jobs["predict"]) == ["mode", "oracle"]
 
@@ -144,13 +155,17 @@ def test_adding_a_model_adds_only_its_jobs_and_aggregates(wf):
     jobs = plan(wf, config)
     assert [w["model"] for w in jobs["predict"]] == ["mode-ling"]
     assert [w["model"] for w in jobs["score"]] == ["mode-ling"]
-    assert "prompts" not in jobs
+    # its encoding had no model before, so it had no prompts: now it has, at every n
+    # (prompts are built only for encodings some model uses)
+    assert {w["encoding"] for w in jobs["prompts"]} == {"linguistic"}
+    assert sorted(int(w["n"]) for w in jobs["prompts"]) == sorted(small_config()["shots"])
     assert "accuracy" in jobs
 
 
 def test_adding_a_shot_count_adds_only_its_jobs_and_aggregates(wf):
     jobs = plan(wf, small_config(shots=[1, 2, 4]))
-    assert {w["n"] for w in jobs["prompts"]} == {"2"} and len(jobs["prompts"]) == 2
+    # one prompt table per encoding in use (the small config's models read one)
+    assert jobs["prompts"] == [{"encoding": "genomic", "n": "2"}]
     # each model's one inference job runs again for the new table; it reuses the
     # unchanged ones instead of recomputing them (tests/test_model_cache.py,
     # tests/test_slurm.py count the loads and what was reused)
@@ -189,7 +204,7 @@ def test_docstring_and_comment_edits_rerun_nothing(wf, edit):
 def test_code_change_reruns_the_rules_that_use_the_script(wf, edit):
     # what the accuracy script does changes: statistics and figures only
     last = last_line(wf, "scripts/stats_accuracy.py")
-    edit("scripts/stats_accuracy.py", last, f"{last}\n_UNUSED = 1")
+    edit("scripts/stats_accuracy.py", last, f"{last}\n_UNUSED = 1", last=True)
     jobs = plan(wf)
     assert "accuracy" in jobs
     aggregates_only(jobs)
@@ -197,7 +212,7 @@ def test_code_change_reruns_the_rules_that_use_the_script(wf, edit):
 
 def test_library_change_reruns_the_rules_that_import_it(wf, edit):
     last = last_line(wf, "src/genomic_icl/scoring.py")
-    edit("src/genomic_icl/scoring.py", last, f"{last}\n\n_UNUSED = 1")
+    edit("src/genomic_icl/scoring.py", last, f"{last}\n\n_UNUSED = 1", last=True)
     jobs = plan(wf)
     assert "score" in jobs and "prompts" not in jobs
 
@@ -226,7 +241,7 @@ def test_every_stats_module_is_in_the_fingerprint_of_every_stats_script():
 def test_a_change_in_one_stats_module_reruns_the_statistics(wf, edit):
     # power.py: no script imports it by name, only through the package
     last = last_line(wf, "src/genomic_icl/stats/power.py")
-    edit("src/genomic_icl/stats/power.py", last, f"{last}\n\n_UNUSED = 1")
+    edit("src/genomic_icl/stats/power.py", last, f"{last}\n\n_UNUSED = 1", last=True)
     jobs = plan(wf)
     assert STATS_RULES <= set(jobs), jobs
     aggregates_only(jobs)
@@ -248,5 +263,5 @@ def test_drawing_code_change_reruns_the_figures_only(wf, edit):
 def test_planning_code_change_reruns_the_figures_only(wf, edit):
     # what the figure registry does changes, the plan itself staying the same
     last = last_line(wf, "src/genomic_icl/figure_registry.py")
-    edit("src/genomic_icl/figure_registry.py", last, f"{last}\n\n\n_UNUSED = 1")
+    edit("src/genomic_icl/figure_registry.py", last, f"{last}\n\n\n_UNUSED = 1", last=True)
     figure_jobs_only(plan(wf))
