@@ -258,6 +258,32 @@ def test_damaged_batch_checkpoint_is_computed_again(tmp_path, capsys):
     assert out.read_bytes() == (tmp_path / "clean.parquet").read_bytes()
 
 
+def test_checkpoints_of_other_code_are_not_resumed(tmp_path, capsys):
+    """A job interrupted under one version of the code leaves batch checkpoints; a rerun
+    under changed code (another rule fingerprint) computes every batch again."""
+    spec, jobs = tiny_jobs(tmp_path, shots=(4,))
+    prompts, out = jobs[0]
+    backend = get_backend("hf")(spec, 5)
+    real, calls = backend.run, []
+
+    def interrupted(batch):  # the job is killed during its third batch
+        calls.append(len(batch))
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(batch)
+
+    backend.run = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        predict_file(spec, prompts, out, 5, backend=backend, progress=False, code="old")
+    assert _batch_file(partial_dir(out), 0).is_file()
+    calls.clear()
+    backend.run = lambda batch: calls.append(len(batch)) or real(batch)
+    capsys.readouterr()
+    predict_file(spec, prompts, out, 5, backend=backend, progress=False, code="new")
+    assert "discarding checkpoints of another job" in capsys.readouterr().err
+    assert sum(calls) == len(read_table(prompts))  # nothing resumed from the old code
+
+
 # -- predictions against their prompts ------------------------------------------------
 
 

@@ -221,6 +221,7 @@ def predict_file(
     backend: Backend | Callable[[], Backend] | None = None,
     progress: bool = True,
     weights: list | None = None,
+    code: str = "",
 ) -> None:
     """Predict every prompt of ``prompts_path`` with the model ``spec`` (a config
     model entry) and write the predictions table to ``out_path``, resuming from the
@@ -228,6 +229,8 @@ def predict_file(
     loaded backend (tests, benchmarks), or a function that returns one, called only
     when some batch is left to compute; by default the spec's backend is loaded.
     ``weights``: :func:`checkpoint_identity` of the spec when already computed.
+    ``code``: the fingerprint of the code that computes predictions (see
+    :func:`predict_files`): checkpoints of an interrupted run of other code are discarded.
     A batch checkpoint is used only when its content matches its sha256; a damaged
     one is reported and computed again."""
     from tqdm import tqdm
@@ -235,7 +238,7 @@ def predict_file(
     spec = resolve_checkpoint(spec)
     prompts = read_table(prompts_path)
     part = partial_dir(out_path)
-    fingerprint = _fingerprint(spec, prompts_path, seed, weights=weights)
+    fingerprint = _fingerprint(spec, prompts_path, seed, code, weights)
     manifest = _read_json(part / MANIFEST)
     if manifest is None or manifest.get("fingerprint") != fingerprint:
         if part.exists():
@@ -425,7 +428,7 @@ def predict_files(
                     print(f"{out_path}: unchanged, reused from {kept.parent}", file=sys.stderr)
                     continue
                 predict_file(spec, prompts_path, out, seed, backend=backend,
-                             progress=progress, weights=weights)  # fmt: skip
+                             progress=progress, weights=weights, code=code)  # fmt: skip
                 _store(out, fingerprint)
                 status[str(out_path)] = "computed"
         finally:
