@@ -971,3 +971,14 @@ def test_power_law_fit_says_why_not():
     assert zigzag["power_law"].startswith("poor fit")
     clean = S.power_law_fit(ns, 0.5 * ns**-1.5)
     assert clean["power_exponent"] == pytest.approx(1.5) and clean["power_r2"] == pytest.approx(1)
+
+
+@pytest.mark.parametrize("value", [np.nan, -np.inf])
+def test_loss_refuses_a_model_with_some_prompts_lacking_log_probabilities(loss_scored, value):
+    """A model whose target log-probability is missing (or 0 probability) for some
+    prompts only gets no table rows with a skipped mean and no SE: it is refused."""
+    scored = loss_scored.copy()
+    row = scored.index[scored["model"] == "half"][3]
+    scored.loc[row, "target_logprob"] = value
+    with pytest.raises(ValueError, match=r"model 'half': bits_per_symbol is not finite for 1 of"):
+        S.per_prompt_loss(scored)

@@ -146,7 +146,29 @@ def per_prompt_loss(scored: pd.DataFrame) -> pd.DataFrame:
         terms = np.where(oracle > 0, oracle * (log_oracle - log_norm), 0.0)
     kl = terms.sum(axis=1) / (LN2 * bits.N_BITS)
     out["kl_bits_per_symbol"] = np.where(have, kl, np.nan)
+    _check_complete(out)
     return out
+
+
+def _check_complete(per_prompt: pd.DataFrame) -> None:
+    """A model has each quantity for every prompt or for none: a mean that skipped some
+    prompts would not be the table's mean, and the bootstrap would give it no SE.
+
+    Raises:
+        ValueError: naming the model, the quantity and how many prompts lack it.
+    """
+    for model, rows in per_prompt.groupby("model", sort=False):
+        for q in QUANTITIES:
+            values = rows[q].to_numpy(float)
+            bad = ~np.isfinite(values)
+            if bad.any() and not np.isnan(values).all():
+                raise ValueError(
+                    f"model {model!r}: {q} is not finite for {int(bad.sum())} of {len(values)} "
+                    "prompts (NaN, or a probability of 0); in-context loss needs it for every "
+                    "prompt or none: check the model's predictions "
+                    "(results/predictions/<model>/, column target_logprob / position_logprobs "
+                    "/ answer_logprobs)"
+                )
 
 
 QUANTITIES = (
