@@ -8,9 +8,11 @@ Real models only: the shipped DNA model (2 MB) and a tiny random Qwen3 saved to 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import re
 import shutil
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -367,3 +369,25 @@ def test_workflow_refuses_a_damaged_table_and_recovers(tmp_path):
     snakemake(tmp_path, "--cores", "2", target)
     assert "unchanged, reused" in (tmp_path / "logs/predict/mode.log").read_text()
     assert (tmp_path / target).read_bytes() == scored
+
+
+def test_sums_read_what_sha256sum_writes(tmp_path):
+    """SHA256SUMS written by hand with `sha256sum` (text or binary mode, any case) is
+    read; a line of something else is refused by name."""
+    from genomic_icl.integrity import read_sums
+
+    (tmp_path / "a.bin").write_bytes(b"a")
+    (tmp_path / "b c.bin").write_bytes(b"b")
+    out = subprocess.run(
+        ["sha256sum", "-b", "a.bin", "b c.bin"], cwd=tmp_path, capture_output=True, text=True
+    ).stdout
+    sums = tmp_path / "SHA256SUMS"
+    sums.write_text(out.upper().replace("A.BIN", "a.bin").replace("B C.BIN", "b c.bin"))
+    got = read_sums(sums)
+    assert got == {
+        name: hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+        for name in ("a.bin", "b c.bin")
+    }
+    sums.write_text("not a digest  a.bin\n")
+    with pytest.raises(IntegrityError, match="not a sha256sum line"):
+        read_sums(sums)

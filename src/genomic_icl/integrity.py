@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -74,11 +75,15 @@ def read_sums(path: Path) -> dict[str, str]:
     """``{relative path: sha256}`` of a ``SHA256SUMS`` file."""
     sums = {}
     for line in path.read_text().splitlines():
-        digest, _, name = line.partition("  ")
-        if len(digest) != 64 or not name:
+        # text mode "HASH  name", binary mode "HASH *name" (sha256sum -b), any case
+        m = _SUM_LINE.fullmatch(line)
+        if m is None:
             raise IntegrityError(f"{path}: not a sha256sum line: {line!r}")
-        sums[name.removeprefix("*")] = digest
+        sums[m["name"]] = m["digest"].lower()
     return sums
+
+
+_SUM_LINE = re.compile(r"(?P<digest>[0-9a-fA-F]{64}) [ *](?P<name>.+)")
 
 
 def check_safetensors(path: Path, fix: str) -> None:
