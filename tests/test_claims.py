@@ -280,5 +280,5 @@ def test_docs_make_no_claim_the_paired_test_contradicts(run):
 def test_documented_power_table_is_the_runs(run):
     pw = run["power"]
     text = flat("docs/protocol.md")
-    pairs = ", ".join(f"{a}/{b}" for a, b in zip(pw["m_exact"], pw["m_exact_stable"], strict=True))
-    assert pairs.rsplit(", ", 1)[0] in text and pairs.rsplit(", ", 1)[1] in text
+    pairs = [f"{a}/{b}" for a, b in zip(pw["m_exact"], pw["m_exact_stable"], strict=True)]
+    assert f"they are {', '.join(pairs[:-1])} and {pairs[-1]} for p0 =" in text
