@@ -1,5 +1,6 @@
 """The workflow itself: plan, a small real run, the report, byte-identical reruns."""
 
+import os
 import re
 
 import pandas as pd
@@ -154,3 +155,53 @@ def test_shipped_weights_run_through_the_workflow(workdir):
     assert (results / "figures" / "pretrain_dna_loss.png").exists()
     preds = pd.read_parquet(results / "predictions" / "dna-lfm2" / "n4.parquet")
     assert len(preds) == 8 and preds["target_logprob"].notna().all()
+
+
+PLUGIN = '''"""A backend outside the package: answers each prompt with its first demonstration's
+output (a learner that copies), to test that a user's backend runs end to end."""
+
+from genomic_icl.models import Backend, Continuations
+
+
+class FirstOutput(Backend):
+    name = "first-output"
+    uses_gpu = False
+
+    def run(self, batch):
+        text = [p[8:16] for p in batch["prompt"]]  # demonstration 1: 8 inputs, 8 outputs
+        return Continuations(text, [float("nan")] * len(text))
+'''
+
+
+def test_a_backend_from_another_package_runs_through_the_workflow(tmp_path):
+    """A config names a Backend subclass of a package outside genomic_icl as
+    ``package.module:Class`` (docs/models.md, "Adding a backend"): it is checked at
+    planning, runs, is scored and enters the tables like any model."""
+    plugins = tmp_path / "plugins"
+    (plugins / "icl_plugin").mkdir(parents=True)
+    (plugins / "icl_plugin" / "__init__.py").write_text("")
+    (plugins / "icl_plugin" / "first.py").write_text(PLUGIN)
+    env = {
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(plugins), os.environ.get("PYTHONPATH")]))
+    }
+    work = tmp_path / "work"
+    work.mkdir()
+    config = small_config()
+    config["models"].append(
+        {"name": "copier", "backend": "icl_plugin.first:FirstOutput", "encoding": "genomic"}
+    )
+    write_config(work, config)
+    snakemake(work, "--cores", "2", env=env)
+    scored = pd.read_parquet(work / "results" / "scored" / "copier.parquet")
+    expected = [
+        p[8:16] for p in pd.read_parquet(work / "results/prompts/genomic/n1.parquet")["prompt"]
+    ]
+    assert sorted(scored[scored["n_shots"] == 1]["prediction"]) == sorted(expected)
+    accuracy = pd.read_csv(work / "results" / "tables" / "accuracy.tsv", sep="\t")
+    assert set(accuracy["model"]) == {"mode", "oracle", "copier"}
+    # a class that is not a Backend is refused at planning, naming the backend
+    (plugins / "icl_plugin" / "first.py").write_text("class FirstOutput:\n    pass\n")
+    proc = snakemake(work, "-n", env=env, check=False)
+    assert proc.returncode != 0
+    assert "icl_plugin.first:FirstOutput" in proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr
