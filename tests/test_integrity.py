@@ -229,22 +229,31 @@ def test_damaged_store_entry_is_reported_and_recomputed(computed, damage, capsys
     assert len(list(store_dir(out).glob(f"{out.stem}-*"))) == 1
 
 
-def test_damaged_batch_checkpoint_is_computed_again(tmp_path, capsys):
-    spec, jobs = tiny_jobs(tmp_path, shots=(4,))
-    prompts, out = jobs[0]
-    backend = get_backend("hf")(spec, 5)
-    predict_file(spec, prompts, tmp_path / "clean.parquet", 5, backend=backend, progress=False)
+def interrupt_during_third_batch(spec, prompts, out, backend, **kwargs) -> None:
+    """Run ``predict_file`` as a job killed during its third batch (two batch
+    checkpoints are left); ``backend.run`` is restored afterwards."""
     real, calls = backend.run, []
 
-    def interrupted(batch):  # the job is killed during its third batch
+    def interrupted(batch):
         calls.append(len(batch))
         if len(calls) == 3:
             raise KeyboardInterrupt
         return real(batch)
 
     backend.run = interrupted
-    with pytest.raises(KeyboardInterrupt):
-        predict_file(spec, prompts, out, 5, backend=backend, progress=False)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            predict_file(spec, prompts, out, 5, backend=backend, progress=False, **kwargs)
+    finally:
+        backend.run = real
+
+
+def test_damaged_batch_checkpoint_is_computed_again(tmp_path, capsys):
+    spec, jobs = tiny_jobs(tmp_path, shots=(4,))
+    prompts, out = jobs[0]
+    backend = get_backend("hf")(spec, 5)
+    predict_file(spec, prompts, tmp_path / "clean.parquet", 5, backend=backend, progress=False)
+    interrupt_during_third_batch(spec, prompts, out, backend)
     first = _batch_file(partial_dir(out), 0)
     text = first.read_text()
     start = text.index('"logprob": [')
@@ -252,7 +261,6 @@ def test_damaged_batch_checkpoint_is_computed_again(tmp_path, capsys):
     first.write_text(text[:i] + str((int(text[i]) + 1) % 10) + text[i + 1 :])  # JSON, other number
     truncate(_batch_file(partial_dir(out), 1))
     capsys.readouterr()
-    backend.run = real
     predict_file(spec, prompts, out, 5, backend=backend, progress=False)
     err = capsys.readouterr().err
     assert f"{first}: batch checkpoint not used (its content does not match its sha256)" in err
@@ -266,19 +274,10 @@ def test_checkpoints_of_other_code_are_not_resumed(tmp_path, capsys):
     spec, jobs = tiny_jobs(tmp_path, shots=(4,))
     prompts, out = jobs[0]
     backend = get_backend("hf")(spec, 5)
-    real, calls = backend.run, []
-
-    def interrupted(batch):  # the job is killed during its third batch
-        calls.append(len(batch))
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(batch)
-
-    backend.run = interrupted
-    with pytest.raises(KeyboardInterrupt):
-        predict_file(spec, prompts, out, 5, backend=backend, progress=False, code="old")
+    real = backend.run
+    interrupt_during_third_batch(spec, prompts, out, backend, code="old")
     assert _batch_file(partial_dir(out), 0).is_file()
-    calls.clear()
+    calls = []
     backend.run = lambda batch: calls.append(len(batch)) or real(batch)
     capsys.readouterr()
     predict_file(spec, prompts, out, 5, backend=backend, progress=False, code="new")
