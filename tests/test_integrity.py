@@ -20,10 +20,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import torch  # a runtime dependency, like transformers: no skip where it is missing
 import yaml
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("transformers")
 torch.set_num_threads(1)
 
 from test_model_cache import tiny_model_dir  # noqa: E402
