@@ -1,14 +1,32 @@
 # genomic-icl: in-context learning of genomic and linguistic next-token predictors.
 # Flow: prompts -> predictions per model -> scored results -> tables -> figures/report.
+import importlib.util
+import os
+import sys
+
 from snakemake.utils import min_version
 
 min_version("9.14.5")
 
+# The library: an installed genomic_icl wins; where none is (the workflow catalog
+# lints with only Snakemake installed), this checkout's src/. Jobs always import src/
+# (rules/deploy.smk), so planning says so when the installed copy is another one.
+_SRC = os.path.join(workflow.basedir, "src")
+_LIB = importlib.util.find_spec("genomic_icl")
+if _LIB is None:
+    sys.path.insert(0, _SRC)
+elif workflow.is_main_process:
+    _own = os.path.join(_SRC, "genomic_icl")
+    _used = os.path.dirname(_LIB.origin)
+    if not (os.path.isdir(_own) and os.path.samefile(_used, _own)):
+        print(
+            f"note: planning uses the installed genomic_icl ({_used}), not this "
+            f"checkout's ({_own}); jobs import the checkout's",
+            file=sys.stderr,
+        )
 
 # config.yaml read strictly first (genomic_icl.config.read_yaml): Snakemake's own
 # reader keeps the last of a key given twice and names no line of a syntax error.
-import os
-
 from snakemake.exceptions import WorkflowError
 
 from genomic_icl.config import ConfigError, read_yaml

@@ -37,13 +37,14 @@ import io
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy imported where used: planning reads CorpusRecipe without it
+    import numpy as np
 
 ALPHABET = "ACGT"
 _A, _C, _G, _T = 0, 1, 2, 3
-_COMPLEMENT = np.array([_T, _G, _C, _A], dtype=np.uint8)
-_LETTERS = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)
+_COMPLEMENT = (_T, _G, _C, _A)  # the complement of each base code
 
 
 @dataclass(frozen=True)
@@ -98,14 +99,20 @@ class CorpusRecipe:
 
 def revcomp(seq: np.ndarray) -> np.ndarray:
     """Reverse complement of a base array (codes 0..3 = A, C, G, T)."""
-    return _COMPLEMENT[seq[::-1]]
+    import numpy as np
+
+    return np.array(_COMPLEMENT, dtype=np.uint8)[seq[::-1]]
 
 
 def to_text(seq: np.ndarray) -> str:
-    return _LETTERS[seq].tobytes().decode("ascii")
+    import numpy as np
+
+    return np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)[seq].tobytes().decode("ascii")
 
 
 def from_text(text: str) -> np.ndarray:
+    import numpy as np
+
     lut = np.full(256, 255, dtype=np.uint8)
     for i, ch in enumerate(ALPHABET):
         lut[ord(ch)] = i
@@ -130,6 +137,8 @@ def _mutate(rng: np.random.Generator, seq: np.ndarray, rate: float) -> np.ndarra
 
 def _sample_composition(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     """One base per row of ``probs`` (shape (L, 4))."""
+    import numpy as np
+
     cdf = np.cumsum(probs, axis=1)
     u = rng.random(probs.shape[0])[:, None] * cdf[:, -1:]
     return (u > cdf).sum(axis=1).astype(np.uint8)
@@ -137,6 +146,8 @@ def _sample_composition(rng: np.random.Generator, probs: np.ndarray) -> np.ndarr
 
 def _background(rng: np.random.Generator, length: int, r: CorpusRecipe) -> np.ndarray:
     """Sequence with drifting composition and CpG depletion."""
+    import numpy as np
+
     blocks = length // r.drift_block + 2
     z = np.cumsum(rng.normal(0.0, r.drift_sigma, size=(blocks, 4)), axis=0)
     z += rng.normal(0.0, 0.3, size=(1, 4))  # chromosome-level bias
@@ -151,6 +162,8 @@ def _background(rng: np.random.Generator, length: int, r: CorpusRecipe) -> np.nd
 
 def _cpg_decay(rng: np.random.Generator, seq: np.ndarray, prob: float) -> None:
     """In place: CG -> CA or TG with probability ``prob`` (deamination on either strand)."""
+    import numpy as np
+
     if prob <= 0 or seq.size < 2:
         return
     cg = np.flatnonzero((seq[:-1] == _C) & (seq[1:] == _G))
@@ -161,10 +174,14 @@ def _cpg_decay(rng: np.random.Generator, seq: np.ndarray, prob: float) -> None:
 
 
 def _loguniform_int(rng: np.random.Generator, lo: int, hi: int) -> int:
+    import numpy as np
+
     return int(np.floor(np.exp(rng.uniform(np.log(lo), np.log(hi + 1)))))
 
 
 def _tandem_array(rng: np.random.Generator, r: CorpusRecipe, context: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     if rng.random() < 0.4:
         period = int(rng.integers(1, 7))  # microsatellite
     else:
@@ -201,6 +218,8 @@ def _duplication(
 
 
 def _hairpin(rng: np.random.Generator, r: CorpusRecipe, context: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     stem_len = int(rng.integers(6, 41))
     loop_len = int(rng.integers(3, 31))
     start = int(rng.integers(0, max(1, context.size - stem_len)))
@@ -228,6 +247,8 @@ def _divergence(rng: np.random.Generator, r: CorpusRecipe, scale: float = 1.0) -
 
 
 def _point_pass(rng: np.random.Generator, seq: np.ndarray, r: CorpusRecipe) -> np.ndarray:
+    import numpy as np
+
     seq = _mutate(rng, seq, r.point_mutation_rate)
     n_indel = rng.poisson(r.indel_rate * seq.size)
     if n_indel == 0:
@@ -251,6 +272,8 @@ def _point_pass(rng: np.random.Generator, seq: np.ndarray, r: CorpusRecipe) -> n
 
 def chromosome(recipe: CorpusRecipe, index: int) -> np.ndarray:
     """Chromosome ``index`` of the recipe (codes 0..3), exactly ``recipe.length`` long."""
+    import numpy as np
+
     r = recipe
     rng = np.random.default_rng(np.random.SeedSequence([int(r.seed), 0x5EED, int(index)]))
     target = r.length
@@ -347,6 +370,8 @@ def read_fasta(path: str | Path) -> list[np.ndarray]:
 
 def composition(seq: np.ndarray, window: int = 1024) -> np.ndarray:
     """Base frequencies per non-overlapping window, shape (windows, 4)."""
+    import numpy as np
+
     n = seq.size // window
     w = seq[: n * window].reshape(n, window)
     return np.stack([(w == b).mean(axis=1) for b in range(4)], axis=1)
@@ -354,6 +379,8 @@ def composition(seq: np.ndarray, window: int = 1024) -> np.ndarray:
 
 def repeat_fraction(seq: np.ndarray, k: int = 16, max_distance: int | None = None) -> float:
     """Share of positions starting a k-mer that occurred earlier (within ``max_distance``)."""
+    import numpy as np
+
     if seq.size < k:
         return 0.0
     codes = np.zeros(seq.size - k + 1, dtype=np.uint64)
@@ -371,12 +398,16 @@ def repeat_fraction(seq: np.ndarray, k: int = 16, max_distance: int | None = Non
 
 def revcomp_repeat_fraction(seq: np.ndarray, k: int = 16) -> float:
     """Share of k-mers whose reverse complement also occurs in the sequence (not palindromes)."""
+    import numpy as np
+
     if seq.size < k:
         return 0.0
     w = 4 ** np.arange(k - 1, -1, -1, dtype=np.uint64)
     idx = np.arange(seq.size - k + 1)[:, None] + np.arange(k)[None, :]
     fwd = (seq[idx].astype(np.uint64) * w).sum(axis=1)
-    rc = (_COMPLEMENT[seq[idx[:, ::-1]]].astype(np.uint64) * w).sum(axis=1)
+    rc = (np.array(_COMPLEMENT, dtype=np.uint8)[seq[idx[:, ::-1]]].astype(np.uint64) * w).sum(
+        axis=1
+    )
     present = np.isin(rc, fwd) & (rc != fwd)
     return float(present.mean())
 
@@ -391,6 +422,8 @@ def cpg_ratio(seq: np.ndarray) -> float:
 
 def summarize(recipe: CorpusRecipe, chromosomes: int | None = None) -> dict:
     """Measured properties of the first ``chromosomes`` chromosomes (for docs and tests)."""
+    import numpy as np
+
     n = recipe.chromosomes if chromosomes is None else min(chromosomes, recipe.chromosomes)
     seqs = [chromosome(recipe, i) for i in range(n)]
     comp = np.concatenate([composition(s) for s in seqs])

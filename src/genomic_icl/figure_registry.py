@@ -7,22 +7,28 @@ which files a config gets (the decorated function). ``rules/figures.smk`` makes 
 rule per entry (``figure_{kind}``), :func:`figure_plan` calls the planning
 functions, and :func:`genomic_icl.figures.draw` calls the plot function.
 
-The workflow imports this module at planning, so it stays light: pandas and numpy,
-never matplotlib or scipy (``tests/test_figures.py`` checks).
+The workflow imports and runs this module at planning, so it stays pure Python: no
+numpy, pandas, matplotlib or scipy (``tests/test_figures.py`` checks; planning runs
+where only Snakemake is installed, ``tests/test_lint.py``).
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+from genomic_icl.metadata import model_rows
 
-from genomic_icl.metadata import model_metadata
+if TYPE_CHECKING:
+    import pandas as pd
+
+    # model metadata: a genomic_icl.metadata.model_metadata table, or its model_rows
+    Meta = pd.DataFrame | Sequence[Mapping[str, Any]]
 
 Plan = dict[str, dict[str, Any]]  # file stem -> entry (kind, models and what the kind needs)
 
@@ -101,44 +107,70 @@ def safe_name(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in str(text))
 
 
-def families(meta: pd.DataFrame) -> list[str]:
+def _rows(meta: Meta) -> list[Mapping[str, Any]]:
+    """Model metadata as rows (a table's records, or the rows themselves)."""
+    return meta.to_dict("records") if hasattr(meta, "to_dict") else list(meta)
+
+
+def _given(value: Any) -> bool:
+    """Not missing (None or NaN)."""
+    return value is not None and value == value
+
+
+def _own(meta: Meta) -> list[Mapping[str, Any]]:
+    """The rows of models that are not reference learners."""
+    return [r for r in _rows(meta) if not r["reference"]]
+
+
+def families(meta: Meta) -> list[str]:
     """Families of non-reference models, in config order."""
-    m = meta[~meta["reference"].astype(bool) & meta["family"].notna()]
-    return list(pd.unique(m["family"]))
+    return list(dict.fromkeys(r["family"] for r in _own(meta) if _given(r["family"])))
 
 
-def size_matched_pairs(meta: pd.DataFrame) -> list[tuple[str, str]]:
+def sized_families(meta: Meta) -> list[str]:
+    """Families with two or more non-reference models of known size (Fig. 3, the
+    scaling tables)."""
+    sized = Counter(r["family"] for r in _own(meta) if _given(r["family"]) and _given(r["params"]))
+    return [family for family, count in sized.items() if count >= 2]
+
+
+def size_matched_pairs(meta: Meta) -> list[tuple[str, str]]:
     """Pairs across the first two families matched by size: each model of the family
     with fewer sized models is paired with the nearest model (log params) of the
     other (paper Fig. 2c)."""
     fams = families(meta)
     if len(fams) < 2:
         return []
-    sized = meta[meta["params"].notna() & ~meta["reference"].astype(bool)]
-    a, b = (sized[sized["family"] == f] for f in fams[:2])
-    if a.empty or b.empty:
+    sized = [r for r in _own(meta) if _given(r["params"])]
+    a, b = ([r for r in sized if r["family"] == f] for f in fams[:2])
+    if not a or not b:
         return []
     if len(a) > len(b):
         a, b = b, a
     pairs = []
-    for r in a.itertuples():
-        j = np.argmin(np.abs(np.log(b["params"].to_numpy(float)) - np.log(r.params)))
-        pairs.append((b["model"].iloc[j], r.model))
+    for r in a:
+        near = min(b, key=lambda s: abs(math.log(s["params"]) - math.log(r["params"])))
+        pairs.append((near["model"], r["model"]))
     return pairs
 
 
-def comparison_models(meta: pd.DataFrame) -> list[str]:
+def comparison_models(meta: Meta) -> list[str]:
     """The largest model of each of the first two families (paper Fig. 4: Qwen3-14B vs
     Evo2-40B); with one family, its two largest models."""
     fams = families(meta)
-    sized = meta[~meta["reference"].astype(bool)].copy()
-    sized["params"] = sized["params"].fillna(0)
-    if len(fams) >= 2:
+    own = _own(meta)
+
+    def by_size(rows: list[Mapping[str, Any]]) -> list[str]:
+        """Models from smallest to largest (unknown size first), stable."""
         return [
-            sized[sized["family"] == f].sort_values("params")["model"].iloc[-1] for f in fams[:2]
+            r["model"]
+            for r in sorted(rows, key=lambda r: r["params"] if _given(r["params"]) else 0)
         ]
-    if len(sized) >= 2:
-        return list(sized.sort_values("params")["model"].iloc[-2:][::-1])
+
+    if len(fams) >= 2:
+        return [by_size([r for r in own if r["family"] == f])[-1] for f in fams[:2]]
+    if len(own) >= 2:
+        return by_size(own)[-2:][::-1]
     return []
 
 
@@ -159,19 +191,19 @@ class PlanContext:
         self.baseline = baseline
 
     @cached_property
-    def meta(self) -> pd.DataFrame:
-        """:func:`genomic_icl.metadata.model_metadata` of the models."""
-        return model_metadata(self.models)
+    def meta(self) -> list[dict[str, Any]]:
+        """:func:`genomic_icl.metadata.model_rows` of the models."""
+        return model_rows(self.models)
 
     @cached_property
     def names(self) -> list[str]:
         """Every model, in config order."""
-        return list(self.meta["model"])
+        return [r["model"] for r in self.meta]
 
     @cached_property
     def reference(self) -> list[str]:
         """The reference learners."""
-        return list(self.meta[self.meta["reference"]]["model"])
+        return [r["model"] for r in self.meta if r["reference"]]
 
     @cached_property
     def nonreference(self) -> list[str]:
@@ -185,7 +217,7 @@ class PlanContext:
 
     def family_models(self, family: str) -> list[str]:
         """The models of ``family``."""
-        return list(self.meta[self.meta["family"] == family]["model"])
+        return [r["model"] for r in self.meta if r["family"] == family]
 
     @cached_property
     def pairs(self) -> list[tuple[str, ...]]:
@@ -285,11 +317,10 @@ def _plan_family_means(c: PlanContext) -> Plan:
     category="Scaling",
 )
 def _plan_params(c: PlanContext) -> Plan:
-    m = c.meta
-    sized = m[~m["reference"] & m["params"].notna() & m["family"].notna()]
-    if not (sized.groupby("family").size() >= 2).any():
+    if not sized_families(c.meta):
         return {}
-    return {"fig3_accuracy_vs_params": {"models": list(sized["model"])}}
+    sized = [r for r in _own(c.meta) if _given(r["params"]) and _given(r["family"])]
+    return {"fig3_accuracy_vs_params": {"models": [r["model"] for r in sized]}}
 
 
 @figure(
@@ -480,10 +511,10 @@ def empty_tables(
     model; ``paired`` without two models (or a listed pair) present;
     ``family_means`` without a non-reference model of a family; ``scaling`` and
     ``fits_vs_size`` without a family of two sized non-reference models."""
-    meta = model_metadata(models)
-    names = set(meta["model"])
-    own = meta[~meta["reference"].astype(bool) & meta["family"].notna()]
-    sized = own[own["params"].notna() & (own["params"] > 0)]
+    rows = model_rows(models)
+    names = {r["model"] for r in rows}
+    own = [r for r in _own(rows) if _given(r["family"])]
+    positive = [r for r in own if _given(r["params"]) and r["params"] > 0]
     if comparisons == "all":
         has_pair = len(names) >= 2
     else:
@@ -491,9 +522,9 @@ def empty_tables(
     empty = {
         "vs_mode": baseline not in names or len(names) < 2,
         "paired": not has_pair,
-        "family_means": own.empty,
-        "scaling": not (sized.groupby("family").size() >= 2).any(),
-        "fits_vs_size": not (sized.groupby("family").size() >= 2).any(),
+        "family_means": not own,
+        "scaling": not sized_families(positive),
+        "fits_vs_size": not sized_families(positive),
     }
     return [name for name, is_empty in empty.items() if is_empty]
 

@@ -6,77 +6,117 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from genomic_icl import bits
 
-# A primitive maps (original input bits, current bits, constant bits) -> new bits,
-# all arrays of shape (N, 8); only xor_with_s0 reads the original input and only
-# meta_constant reads the constant.
-Primitive = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+if TYPE_CHECKING:
+    import numpy as np
 
-_EVEN = np.array([1, 0, 1, 0, 1, 0, 1, 0], dtype=np.uint8)
-_ODD = 1 - _EVEN
-_EDGE = np.array([1, 0, 0, 0, 0, 0, 0, 1], dtype=np.uint8)
+    # A primitive maps (original input bits, current bits, constant bits) -> new bits,
+    # all arrays of shape (N, 8); only xor_with_s0 reads the original input and only
+    # meta_constant reads the constant.
+    Primitive = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
-
-def _fill(mask: np.ndarray) -> np.ndarray:
-    """A boolean per row -> all-ones or all-zeros rows."""
-    return np.repeat(mask.astype(np.uint8)[:, None], 8, axis=1)
-
-
-def _invert_range(cur: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    out = cur.copy()
-    out[:, lo:hi] ^= 1
-    return out
-
-
-def _shift(cur: np.ndarray, left: bool) -> np.ndarray:
-    out = np.zeros_like(cur)
-    if left:
-        out[:, :-1] = cur[:, 1:]
-    else:
-        out[:, 1:] = cur[:, :-1]
-    return out
-
-
-def _halves(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    return np.concatenate([left, right], axis=1)
-
-
-PRIMITIVES: dict[str, tuple[str, Primitive]] = {
-    "identity": ("trivial", lambda s, c, k: c),
-    "flip_bits": ("bitwise", lambda s, c, k: 1 - c),
-    "invert_prefix": ("bitwise", lambda s, c, k: _invert_range(c, 0, 4)),
-    "invert_suffix": ("bitwise", lambda s, c, k: _invert_range(c, 4, 8)),
-    "xor_with_s0": ("bitwise", lambda s, c, k: s ^ c),
-    "rotl1": ("structural", lambda s, c, k: np.roll(c, -1, axis=1)),
-    "rotr1": ("structural", lambda s, c, k: np.roll(c, 1, axis=1)),
-    "double_rotl": ("structural", lambda s, c, k: np.roll(c, -2, axis=1)),
-    "double_rotr": ("structural", lambda s, c, k: np.roll(c, 2, axis=1)),
-    "shift_left_zero": ("structural", lambda s, c, k: _shift(c, left=True)),
-    "shift_right_zero": ("structural", lambda s, c, k: _shift(c, left=False)),
-    "reverse_bits": ("structural", lambda s, c, k: c[:, ::-1].copy()),
-    "swap_halves": ("structural", lambda s, c, k: _halves(c[:, 4:], c[:, :4])),
-    "swap_pairs": ("structural", lambda s, c, k: c[:, [1, 0, 3, 2, 5, 4, 7, 6]]),
-    "mirror_half": ("structural", lambda s, c, k: _halves(c[:, :4], c[:, 3::-1])),
-    "left_half": ("masking", lambda s, c, k: _halves(c[:, :4], np.zeros_like(c[:, 4:]))),
-    "right_half": ("masking", lambda s, c, k: _halves(np.zeros_like(c[:, :4]), c[:, 4:])),
-    "keep_even_positions": ("masking", lambda s, c, k: c * _EVEN),
-    "keep_odd_positions": ("masking", lambda s, c, k: c * _ODD),
-    "edge_mask": ("masking", lambda s, c, k: c * _EDGE),
-    "center_mask": ("masking", lambda s, c, k: c * (1 - _EDGE)),
-    "spread_first_bit": ("masking", lambda s, c, k: np.repeat(c[:, :1], 8, axis=1)),
-    "spread_last_bit": ("masking", lambda s, c, k: np.repeat(c[:, 7:], 8, axis=1)),
-    "alternating_start_one": ("pattern", lambda s, c, k: c ^ _EVEN),
-    "alternating_start_zero": ("pattern", lambda s, c, k: c ^ _ODD),
-    "ones_if_palindrome": ("pattern", lambda s, c, k: _fill((c == c[:, ::-1]).all(axis=1))),
-    "parity_fill": ("aggregation", lambda s, c, k: _fill(c.sum(axis=1) % 2 == 1)),
-    "majority": ("aggregation", lambda s, c, k: _fill(c.sum(axis=1) >= 4)),
-    "minority": ("aggregation", lambda s, c, k: _fill(c.sum(axis=1) < 4)),
-    "meta_constant": ("trivial", lambda s, c, k: np.broadcast_to(k, c.shape).copy()),
+# The 30 primitives and their categories, in the suite's order; their code is
+# _primitive_code(), which imports numpy: planning reads the names alone, where only
+# Snakemake may be installed.
+PRIMITIVES: dict[str, str] = {
+    "identity": "trivial",
+    "flip_bits": "bitwise",
+    "invert_prefix": "bitwise",
+    "invert_suffix": "bitwise",
+    "xor_with_s0": "bitwise",
+    "rotl1": "structural",
+    "rotr1": "structural",
+    "double_rotl": "structural",
+    "double_rotr": "structural",
+    "shift_left_zero": "structural",
+    "shift_right_zero": "structural",
+    "reverse_bits": "structural",
+    "swap_halves": "structural",
+    "swap_pairs": "structural",
+    "mirror_half": "structural",
+    "left_half": "masking",
+    "right_half": "masking",
+    "keep_even_positions": "masking",
+    "keep_odd_positions": "masking",
+    "edge_mask": "masking",
+    "center_mask": "masking",
+    "spread_first_bit": "masking",
+    "spread_last_bit": "masking",
+    "alternating_start_one": "pattern",
+    "alternating_start_zero": "pattern",
+    "ones_if_palindrome": "pattern",
+    "parity_fill": "aggregation",
+    "majority": "aggregation",
+    "minority": "aggregation",
+    "meta_constant": "trivial",
 }
+
+
+@cache
+def _primitive_code() -> dict[str, Primitive]:
+    """Each primitive's code, by name (the keys of :data:`PRIMITIVES`)."""
+    import numpy as np
+
+    even = np.array([1, 0, 1, 0, 1, 0, 1, 0], dtype=np.uint8)
+    odd = 1 - even
+    edge = np.array([1, 0, 0, 0, 0, 0, 0, 1], dtype=np.uint8)
+
+    def fill(mask: np.ndarray) -> np.ndarray:
+        """A boolean per row -> all-ones or all-zeros rows."""
+        return np.repeat(mask.astype(np.uint8)[:, None], 8, axis=1)
+
+    def invert_range(cur: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        out = cur.copy()
+        out[:, lo:hi] ^= 1
+        return out
+
+    def shift(cur: np.ndarray, left: bool) -> np.ndarray:
+        out = np.zeros_like(cur)
+        if left:
+            out[:, :-1] = cur[:, 1:]
+        else:
+            out[:, 1:] = cur[:, :-1]
+        return out
+
+    def halves(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return np.concatenate([left, right], axis=1)
+
+    return {
+        "identity": lambda s, c, k: c,
+        "flip_bits": lambda s, c, k: 1 - c,
+        "invert_prefix": lambda s, c, k: invert_range(c, 0, 4),
+        "invert_suffix": lambda s, c, k: invert_range(c, 4, 8),
+        "xor_with_s0": lambda s, c, k: s ^ c,
+        "rotl1": lambda s, c, k: np.roll(c, -1, axis=1),
+        "rotr1": lambda s, c, k: np.roll(c, 1, axis=1),
+        "double_rotl": lambda s, c, k: np.roll(c, -2, axis=1),
+        "double_rotr": lambda s, c, k: np.roll(c, 2, axis=1),
+        "shift_left_zero": lambda s, c, k: shift(c, left=True),
+        "shift_right_zero": lambda s, c, k: shift(c, left=False),
+        "reverse_bits": lambda s, c, k: c[:, ::-1].copy(),
+        "swap_halves": lambda s, c, k: halves(c[:, 4:], c[:, :4]),
+        "swap_pairs": lambda s, c, k: c[:, [1, 0, 3, 2, 5, 4, 7, 6]],
+        "mirror_half": lambda s, c, k: halves(c[:, :4], c[:, 3::-1]),
+        "left_half": lambda s, c, k: halves(c[:, :4], np.zeros_like(c[:, 4:])),
+        "right_half": lambda s, c, k: halves(np.zeros_like(c[:, :4]), c[:, 4:]),
+        "keep_even_positions": lambda s, c, k: c * even,
+        "keep_odd_positions": lambda s, c, k: c * odd,
+        "edge_mask": lambda s, c, k: c * edge,
+        "center_mask": lambda s, c, k: c * (1 - edge),
+        "spread_first_bit": lambda s, c, k: np.repeat(c[:, :1], 8, axis=1),
+        "spread_last_bit": lambda s, c, k: np.repeat(c[:, 7:], 8, axis=1),
+        "alternating_start_one": lambda s, c, k: c ^ even,
+        "alternating_start_zero": lambda s, c, k: c ^ odd,
+        "ones_if_palindrome": lambda s, c, k: fill((c == c[:, ::-1]).all(axis=1)),
+        "parity_fill": lambda s, c, k: fill(c.sum(axis=1) % 2 == 1),
+        "majority": lambda s, c, k: fill(c.sum(axis=1) >= 4),
+        "minority": lambda s, c, k: fill(c.sum(axis=1) < 4),
+        "meta_constant": lambda s, c, k: np.broadcast_to(k, c.shape).copy(),
+    }
+
 
 COMPOSITIONS: tuple[str, ...] = tuple(
     """
@@ -133,7 +173,7 @@ class Function:
     @property
     def category(self) -> str:
         """The primitive's category, or ``composition``."""
-        return PRIMITIVES[self.steps[0]][0] if len(self.steps) == 1 else "composition"
+        return PRIMITIVES[self.steps[0]] if len(self.steps) == 1 else "composition"
 
     @property
     def n_primitives(self) -> int:
@@ -147,12 +187,15 @@ class Function:
 
     def apply(self, x: np.ndarray | int, constant: int = 0) -> np.ndarray:
         """Outputs (int64) for inputs ``x``; ``constant`` is meta_constant's value."""
+        import numpy as np
+
+        code = _primitive_code()
         x = np.atleast_1d(np.asarray(x, dtype=np.int64))
         orig = bits.to_array(x)
         k = bits.to_array(constant)
         cur = orig
         for step in self.steps:
-            cur = PRIMITIVES[step][1](orig, cur, k)
+            cur = code[step](orig, cur, k)
         return bits.from_array(cur)
 
     def table(self, constant: int = 0) -> np.ndarray:
@@ -193,6 +236,8 @@ def get_function(name: str) -> Function:
 
 def bit_diversity(y: np.ndarray | int) -> np.ndarray:
     """Number of minority bits of each output, ``min(#zeros, #ones)`` (docs/protocol.md §2)."""
+    import numpy as np
+
     ones = bits.to_array(y).sum(axis=-1).astype(np.int64)
     return np.minimum(ones, 8 - ones)
 
@@ -214,4 +259,6 @@ def check_distinct(functions: Iterable[Function] | None = None) -> None:
 
 def all_tables(names: tuple[str, ...] = FUNCTION_NAMES) -> np.ndarray:
     """Stacked output tables ``(len(names), 256)``; meta_constant's row uses constant 0."""
+    import numpy as np
+
     return np.stack([get_function(n).table() for n in names])

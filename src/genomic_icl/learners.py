@@ -26,13 +26,15 @@ set its greedy answer is drawn from, so no tie-break enters a loss:
 from __future__ import annotations
 
 from functools import cache
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from genomic_icl import bits
 from genomic_icl.functions import CONSTANT_FUNCTION, FUNCTION_NAMES, all_tables
 from genomic_icl.prompts import name_key, trial_rng
+
+if TYPE_CHECKING:  # imported where used: planning reads LEARNERS alone
+    import numpy as np
+    import pandas as pd
 
 LEARNERS = ("mode", "oracle")
 #: the Dirichlet pseudo-count of ``mode``'s answer distribution (Krichevsky-Trofimov)
@@ -40,12 +42,16 @@ MODE_PSEUDOCOUNT = 0.5
 
 
 def _pick(candidates: np.ndarray, weights: np.ndarray, rng: np.random.Generator) -> int:
+    import numpy as np
+
     best = np.flatnonzero(weights == weights.max())
     return int(candidates[best[rng.integers(len(best))]])
 
 
 def mode_predict(demo_outputs: np.ndarray, rng: np.random.Generator) -> int:
     """The most frequent demonstration output, ties broken with ``rng``."""
+    import numpy as np
+
     values, counts = np.unique(demo_outputs, return_counts=True)
     return _pick(values, counts, rng)
 
@@ -60,6 +66,8 @@ def oracle_posterior(
     demo_inputs: np.ndarray, demo_outputs: np.ndarray, query: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Candidate query outputs and their (unnormalised) posterior weights."""
+    import numpy as np
+
     tables = _deterministic_tables()
     consistent = (tables[:, demo_inputs] == demo_outputs).all(axis=1)
     outputs = tables[consistent, query]
@@ -83,6 +91,8 @@ def oracle_predict(
 
 def predict_bits(learner: str, prompts: pd.DataFrame, seed: int) -> np.ndarray:
     """Predictions (ints) of a reference learner for every row of a prompt table."""
+    import numpy as np
+
     if learner not in LEARNERS:
         raise ValueError(f"unknown reference learner {learner!r}; known: {', '.join(LEARNERS)}")
     out = np.empty(len(prompts), dtype=np.int64)
@@ -108,6 +118,8 @@ def predict_bits(learner: str, prompts: pd.DataFrame, seed: int) -> np.ndarray:
 def mode_distribution(demo_outputs: np.ndarray) -> np.ndarray:
     """``mode``'s answer distribution (256 probabilities): the demonstration outputs'
     frequencies smoothed with :data:`MODE_PSEUDOCOUNT` per answer (Krichevsky-Trofimov)."""
+    import numpy as np
+
     counts = np.bincount(np.asarray(demo_outputs, np.int64), minlength=bits.N_SYMBOLS)
     smoothed = counts + MODE_PSEUDOCOUNT
     return smoothed / smoothed.sum()
@@ -118,6 +130,8 @@ def oracle_distribution(
 ) -> np.ndarray:
     """The oracle's posterior predictive over the 256 answers (sums to 1; 0 for an
     answer no consistent explanation gives)."""
+    import numpy as np
+
     values, weights = oracle_posterior(demo_inputs, demo_outputs, query)
     p = np.zeros(bits.N_SYMBOLS)
     p[values] = weights / weights.sum()
@@ -127,6 +141,8 @@ def oracle_distribution(
 def answer_distributions(learner: str, prompts: pd.DataFrame) -> np.ndarray:
     """(rows, 256) answer probabilities of a reference learner for a prompt table
     (columns ``demo_inputs, demo_outputs, query``); deterministic, no seed."""
+    import numpy as np
+
     if learner not in LEARNERS:
         raise ValueError(f"unknown reference learner {learner!r}; known: {', '.join(LEARNERS)}")
     out = np.empty((len(prompts), bits.N_SYMBOLS))
@@ -145,6 +161,8 @@ def prefix_logprobs(answer_probs: np.ndarray, target: np.ndarray) -> np.ndarray:
     distributions (rows, 256): log P(bit i of the target | target bits before i), the
     conditional of the distribution over the 256 answers (answer a's bits most
     significant first), so that a row sums to log P(target) - log(total mass)."""
+    import numpy as np
+
     p = np.asarray(answer_probs, dtype=np.float64)
     target = np.asarray(target, dtype=np.int64)
     rows = np.arange(len(p))

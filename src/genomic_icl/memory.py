@@ -191,12 +191,9 @@ def check_fits(spec: dict[str, Any], config: dict[str, Any]) -> Estimate | None:
 
 def shortest_prompt_tokens(spec: dict[str, Any], config: dict[str, Any]) -> int:
     """Tokens (one per symbol, as Qwen3 splits digits and Evo 2 reads bytes) of the
-    shortest prompt + target an entry reads: at the config's smallest shot count."""
-    from genomic_icl.config import encoding, function_names
-    from genomic_icl.prompts import prompt_table
+    shortest prompt + target an entry reads: at the config's smallest shot count, where
+    every prompt has :func:`~genomic_icl.prompts.prompt_length` symbols."""
+    from genomic_icl.models.base import N_TARGET
+    from genomic_icl.prompts import prompt_length
 
-    n = min(config["shots"])
-    table = prompt_table(
-        function_names(config)[:1], n, 1, encoding(config, spec["encoding"]), config["seed"]
-    )
-    return int(table.prompt.str.len().min() + table.target.str.len().min())
+    return prompt_length(min(config["shots"])) + N_TARGET

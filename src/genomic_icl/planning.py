@@ -32,6 +32,7 @@ from genomic_icl.config import (
     ConfigError,
     encoding,
     function_names,
+    numpy_installed,
     pretrained_name,
     read_yaml,
     validate_config,
@@ -46,7 +47,8 @@ CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length",
 def check_config(config: dict[str, Any]) -> list[str]:
     """Validate ``config`` in place (defaults filled) with every check planning runs.
 
-    Returns notes on tables that will be empty or hold NaN (:func:`stats_notes`).
+    Returns notes on checks this environment cannot run (:func:`skipped_checks`) and
+    on tables that will be empty or hold NaN (:func:`stats_notes`).
     Raises :class:`ConfigError` listing every problem, each naming its key.
     """
     from genomic_icl.pretrain import recipe_errors
@@ -60,7 +62,7 @@ def check_config(config: dict[str, Any]) -> list[str]:
         errors += size_errors(config)
     if errors:
         raise ConfigError("invalid config:\n  " + "\n  ".join(errors))
-    return stats_notes(config)
+    return skipped_checks(config) + stats_notes(config)
 
 
 def check_config_files(paths: list[str | os.PathLike]) -> None:
@@ -78,6 +80,24 @@ def load_and_check(path: str | os.PathLike) -> tuple[dict[str, Any], list[str]]:
         return config, check_config(config)
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
+
+
+def skipped_checks(config: dict[str, Any]) -> list[str]:
+    """The checks skipped because numpy is not installed (planning where only Snakemake
+    is, as the workflow catalog lints): those that run the task functions."""
+    if numpy_installed():
+        return []
+    skipped = []
+    if config["functions"] != "all":
+        skipped.append("that no two `functions` agree on all 256 inputs")
+    if any(_measures_prompts(config, i) for i in range(len(config["models"]))):
+        skipped.append("the prompt lengths of models read through their own tokenizer")
+    if not skipped:
+        return []
+    return [
+        f"numpy is not installed: not checked {' or '.join(skipped)}; install the "
+        "workflow's dependencies (pip install -e .) to run every check"
+    ]
 
 
 # -- the model cache -------------------------------------------------------------------
@@ -260,7 +280,8 @@ def _tokenizer_errors(config: dict[str, Any], i: int) -> list[str]:
         )
         return errors
     context = model_context(config, i)
-    if context is None:
+    measured = tokens is not None and tokens.tokenizer is not None
+    if context is None or (measured and not numpy_installed()):
         return errors
     limit, source = context
     longest = max(config["shots"])
@@ -277,6 +298,13 @@ def _tokenizer_errors(config: dict[str, Any], i: int) -> list[str]:
             f"{largest}: lower `shots` or use a model with a longer context"
         )
     return errors
+
+
+def _measures_prompts(config: dict[str, Any], i: int) -> bool:
+    """Whether model entry ``i``'s prompt lengths are measured on real prompts (built
+    with numpy) through its tokenizer, rather than counted one token per symbol."""
+    tokens = model_tokens(config, i)
+    return tokens is not None and tokens.tokenizer is not None
 
 
 def _prompt_tokens(config: dict[str, Any], enc: Any, n: int, tokens: _Tokens | None) -> int:

@@ -36,12 +36,13 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from genomic_icl import corpus as corpus_mod
 from genomic_icl.integrity import SUMS, IntegrityError, weights_digest, write_sums
+
+if TYPE_CHECKING:  # numpy imported where used: planning imports this module without it
+    import numpy as np
 
 GENOMIC_ALPHABET = "ACGT"
 LOSS_COLUMNS = (
@@ -251,6 +252,8 @@ class WindowSampler:
         seed: int,
         revcomp_prob: float,
     ):
+        import numpy as np
+
         self.chroms = [np.asarray(c, dtype=np.uint8) for c in chromosomes]
         if not self.chroms:
             raise ValueError("empty corpus")
@@ -261,6 +264,8 @@ class WindowSampler:
 
     def batch(self, step: int, batch: int, context: int) -> np.ndarray:
         """The (batch, context) token ids of a step."""
+        import numpy as np
+
         if context > self.shortest:
             raise ValueError(
                 f"context {context} longer than the shortest chromosome ({self.shortest})"
@@ -286,6 +291,8 @@ def copy_probe_batch(
     The loss on the second copy (``copy_loss``) falls far below ln 4 only once the
     model copies from context (induction heads); it is a diagnostic of training, not
     a task prompt."""
+    import numpy as np
+
     rng = np.random.default_rng(np.random.SeedSequence([0xC0B1]))
     unit_seq = rng.integers(0, 4, size=(batch, unit))
     return np.asarray(token_ids, dtype=np.int64)[np.concatenate([unit_seq, unit_seq], axis=1)]
@@ -468,6 +475,7 @@ def train(run: Run, *, until: int | None = None, progress: bool = True) -> Run:
     """Train from ``run.step`` up to step ``until`` (default: the recipe's last),
     measuring the copy loss and checkpointing every ``checkpoint_every`` steps, at
     each phase's end and at ``until``."""
+    import numpy as np
     import torch
     from tqdm.auto import tqdm
 
@@ -531,6 +539,7 @@ def train(run: Run, *, until: int | None = None, progress: bool = True) -> Run:
 def summary(run: Run) -> dict:
     """The run's ``pretrain.json``: recipe and digest, size, throughput, final losses
     and the numerics it ran with."""
+    import numpy as np
     import torch
 
     return {

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import NamedTuple
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, NamedTuple
 
 from genomic_icl import bits
 from genomic_icl.functions import get_function
+
+if TYPE_CHECKING:  # imported where used: planning reads Encoding and prompt_length alone
+    import numpy as np
+    import pandas as pd
 
 GENOMIC = "ACGT"
 LINGUISTIC = "0123456789"
@@ -30,6 +31,8 @@ def name_key(name: str) -> int:
 
 def trial_rng(seed: int, function: str, n: int, trial: int, *extra: int) -> np.random.Generator:
     """The generator of one trial; ``extra`` keys derive independent side streams."""
+    import numpy as np
+
     return np.random.default_rng(
         np.random.SeedSequence([int(seed), name_key(function), int(n), int(trial), *extra])
     )
@@ -64,6 +67,8 @@ class Trial(NamedTuple):
 def draw_trial(seed: int, function: str, n: int, trial: int) -> Trial:
     """Draw n distinct demonstration inputs, a query outside them, meta_constant's
     constant and the symbol roles of one trial."""
+    import numpy as np
+
     if not 1 <= n <= bits.N_SYMBOLS - 1:
         raise ValueError(f"n_shots must be in 1..255, got {n}")
     rng = trial_rng(seed, function, n, trial)
@@ -89,6 +94,8 @@ def trial_symbols(
 ) -> tuple[str, str, str]:
     """The characters for (0, 1, SEP): a 3-subset of the alphabet drawn per trial and
     form, assigned by the trial's shared ranks."""
+    import numpy as np
+
     rng = trial_rng(seed, function, n, trial, name_key("symbols:" + encoding.alphabet))
     chosen = np.sort(rng.choice(len(encoding.alphabet), size=N_ROLES, replace=False))
     sym0, sym1, sep = (encoding.alphabet[chosen[r]] for r in roles)
@@ -146,6 +153,8 @@ def prompt_table(
 ) -> pd.DataFrame:
     """All prompts of one encoding and shot count: m trials of each function, in the
     given function order, then by trial."""
+    import pandas as pd
+
     rows = []
     for name in functions:
         category = get_function(name).category

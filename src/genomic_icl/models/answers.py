@@ -28,12 +28,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from genomic_icl.bits import N_BITS, N_SYMBOLS
 from genomic_icl.prompts import encode_bits
+
+if TYPE_CHECKING:  # numpy imported where used: planning imports this module without it
+    import numpy as np
 
 #: ``step(index, feed)``: keep (and repeat) rows ``index`` of the model's running
 #: state, feed each kept row one token ``feed``, return the new last logits (rows, V).
@@ -49,6 +50,8 @@ def rank_answers(
     answer_logprobs: np.ndarray, sym0: Sequence[str], sym1: Sequence[str]
 ) -> list[str]:
     """``decoding: rank``: each row's most probable answer (lowest value on ties), as text."""
+    import numpy as np
+
     best = np.argmax(np.asarray(answer_logprobs), axis=1)
     return [encode_bits(int(a), s0, s1) for a, s0, s1 in zip(best, sym0, sym1, strict=True)]
 
@@ -68,6 +71,8 @@ def tree_chunks(n_rows: int, length: int, batch_tokens: int) -> list[slice]:
 
 def concat_results(parts: list[TreeResult]) -> TreeResult:
     """The results of consecutive chunks as one."""
+    import numpy as np
+
     return TreeResult(
         [t for p in parts for t in p.tokens],
         np.concatenate([p.answer_logprobs for p in parts]),
@@ -104,6 +109,7 @@ def tree_decode(
         targets: (B,) the target answers (0..255).
         eos_ids: tokens at which greedy decoding stops (kept as its last token).
     """
+    import numpy as np
     import torch
 
     B, _ = last.shape
@@ -206,6 +212,7 @@ def segmented_answers(
     whole k-mers (GENERator: 6) gets prompt + answer cut from the left to a multiple
     of k symbols (:func:`trim_left`).
     """
+    import numpy as np
     import torch
 
     out = np.zeros((len(prompts), N_SYMBOLS))

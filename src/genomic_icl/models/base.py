@@ -28,11 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-
 from genomic_icl.workflow import hf_home, hub_cache
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy imported where used: planning imports this module without it
+    import numpy as np
     import pandas as pd
 
 #: Number of symbols a model must produce (one 8-bit output).
@@ -66,6 +65,8 @@ class Continuations:
     answer_logprobs: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        import numpy as np
+
         n = len(self.text)
         self.logprob = np.asarray(self.logprob, dtype=np.float64)
         if len(self.logprob) != n:
@@ -76,6 +77,8 @@ class Continuations:
 
 def _rows(values: np.ndarray | None, n: int, width: int, what: str) -> np.ndarray:
     """``values`` as an (n, width) float64 array; all NaN when ``None``."""
+    import numpy as np
+
     if values is None:
         return np.full((n, width), np.nan)
     out = np.asarray(values, dtype=np.float64)
@@ -169,6 +172,8 @@ class Backend(abc.ABC):
             deterministic function of the prompts and the spec: a resumed job
             recomputes it and skips the batches already written. Default: one batch.
         """
+        import numpy as np
+
         return [np.arange(len(prompts))] if len(prompts) else []
 
     @abc.abstractmethod
@@ -285,6 +290,8 @@ def token_batches(
     padding), then cut each group into batches of at most ``batch_tokens`` tokens
     (``sizes`` = tokens per row; at least one row per batch). Deterministic: groups
     in increasing key, rows in table order."""
+    import numpy as np
+
     group_keys, sizes = np.asarray(group_keys), np.asarray(sizes)
     batches: list[np.ndarray] = []
     for key in np.unique(group_keys):
@@ -334,4 +341,6 @@ def resolve_dtype(dtype: str, device: str):
 
 
 def nan_logprobs(n: int) -> np.ndarray:
+    import numpy as np
+
     return np.full(n, math.nan)

@@ -33,9 +33,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from genomic_icl.models.answers import (
     TreeResult,
@@ -56,6 +54,9 @@ from genomic_icl.models.base import (
     looks_like_path,
     token_batches,
 )
+
+if TYPE_CHECKING:  # numpy imported where used: planning imports this module without it
+    import numpy as np
 
 #: The Evo 2 checkpoints of ``evo2`` 0.6.0: name -> (hub repository, packaged config).
 #: Mirrors ``evo2.utils.HF_MODEL_NAME_MAP`` and ``CONFIG_MAP`` (a test checks it).

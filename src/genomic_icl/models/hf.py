@@ -16,9 +16,7 @@ tokens from the cache, cut to 8 characters.
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from genomic_icl.models.base import (
     N_TARGET,
@@ -34,6 +32,9 @@ from genomic_icl.models.base import (
     resolve_dtype,
     token_batches,
 )
+
+if TYPE_CHECKING:  # numpy imported where used: planning imports this module without it
+    import numpy as np
 
 WEIGHT_FILES = (
     "model.safetensors",
@@ -164,6 +165,8 @@ class HFBackend(Backend):
         return p, t
 
     def plan(self, prompts) -> list[np.ndarray]:
+        import numpy as np
+
         p, t = self.encode(prompts["prompt"].tolist(), prompts["target"].tolist())
         plen = np.array([len(x) for x in p])
         tlen = np.array([len(x) for x in t])
@@ -196,6 +199,7 @@ class HFBackend(Backend):
             )
 
     def run(self, batch) -> Continuations:
+        import numpy as np
         import torch
 
         prompts, targets = batch["prompt"].tolist(), batch["target"].tolist()
