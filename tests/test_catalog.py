@@ -74,7 +74,17 @@ def test_lints_and_plans_with_only_snakemake(snakemake_only: Path, tmp_path: Pat
     planned = dict(re.findall(r"^(\w+)\s+(\d+)$", plan.stdout, re.M))
     for rule in ("prompts", "predict", "score", "stats_fits", "figure_accuracy", "all"):
         assert int(planned.get(rule, 0)) > 0, plan.stdout[-3000:]
-    assert "note: planning uses the installed genomic_icl" not in plan.stderr
+    # the library of the checkout, and every check of the default config, ran
+    assert "note: planning uses" not in plan.stderr and "numpy is not" not in plan.stderr
+    # a config listing its functions: the check that runs them is named as skipped
+    config = (REPO / "config.yaml").read_text()
+    assert "\nfunctions: all\n" in config
+    config = config.replace("\nfunctions: all\n", "\nfunctions: [identity, rotl1>flip_bits]\n")
+    (tmp_path / "config.yaml").write_text(config)
+    plan = run(snakemake_only, "-s", str(REPO / "Snakefile"), "-n", "--cores", "1", cwd=tmp_path)
+    assert plan.returncode == 0, plan.stderr[-5000:]
+    skipped = "note: numpy is not installed: not checked that no two `functions` agree"
+    assert skipped in plan.stderr, plan.stderr[-3000:]
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ from conftest import REPO
 from genomic_icl import figure_registry as R
 from genomic_icl import figures as F
 from genomic_icl import stats as S
+from genomic_icl.metadata import model_rows
 from synthetic import synthetic_scored, with_answer_distributions
 
 FUNCS = [
@@ -151,6 +152,10 @@ def test_size_matched_pairs():
     pairs = R.size_matched_pairs(meta)
     assert pairs == [("qwen-s", "evo2_1b_base"), ("qwen-l", "evo2_40b")]
     assert R.families(meta) == ["Qwen3", "Evo2"]
+    # planning reads the same metadata as rows (pure Python)
+    rows = model_rows(MODELS)
+    assert (R.size_matched_pairs(rows), R.families(rows)) == (pairs, R.families(meta))
+    assert R.comparison_models(rows) == R.comparison_models(meta)
     assert isinstance(pd.DataFrame(pairs), pd.DataFrame)
 
 

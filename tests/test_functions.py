@@ -12,7 +12,9 @@ from genomic_icl.functions import (
     COMPOSITIONS,
     FUNCTION_NAMES,
     PRIMITIVE_NAMES,
+    PRIMITIVES,
     Function,
+    _primitive_code,
     bit_diversity,
     check_distinct,
     get_function,
@@ -107,6 +109,7 @@ def test_meta_constant_outputs_its_constant():
 
 def test_suite_shape_and_names():
     assert len(PRIMITIVE_NAMES) == 30 and len(COMPOSITIONS) == 70
+    assert list(_primitive_code()) == list(PRIMITIVES)  # code for each name, in order
     assert len(set(FUNCTION_NAMES)) == 100
     for name in COMPOSITIONS:
         a, b = name.split(">")

@@ -14,7 +14,14 @@ import yaml
 
 from conftest import REPO, small_config, snakemake, write_config
 from genomic_icl.config import load_config
-from genomic_icl.memory import ARCHS, GIB, arch_of, check_fits, estimate
+from genomic_icl.memory import (
+    ARCHS,
+    GIB,
+    arch_of,
+    check_fits,
+    estimate,
+    shortest_prompt_tokens,
+)
 from genomic_icl.models import BackendError
 
 PAPER = REPO / "configs" / "paper.yaml"
@@ -148,3 +155,23 @@ def test_plan_prints_costs_and_says_what_they_rest_on(tmp_path, capsys):
     assert f"{(8 * 33 + 8 * 152) / 2000 / 3600:7.3f}" in rows["q8"]  # 2000 tokens/s measured
     assert "sbatch --gpus=1 --mem=32000M --time=60 --cpus-per-task=2 --partition=gpu" in out
     assert "(1 x 80 GB)" in out and "(no GPU model)" in rows["mode"]
+
+
+@pytest.mark.parametrize("shots", [[3, 8], [1], [64, 16]])
+def test_shortest_prompt_tokens_are_those_of_the_prompts_built(shots):
+    """Counted without building prompts (planning needs no numpy), the same number as
+    the shortest prompt and target built at the smallest shot count."""
+    from genomic_icl.config import encoding, function_names, validate_config
+    from genomic_icl.prompts import prompt_table
+
+    config = validate_config(small_config(shots=shots))
+    for spec in config["models"]:
+        table = prompt_table(
+            function_names(config),
+            min(shots),
+            2,
+            encoding(config, spec["encoding"]),
+            config["seed"],
+        )
+        built = table.prompt.str.len().min() + table.target.str.len().min()
+        assert shortest_prompt_tokens(spec, config) == built
