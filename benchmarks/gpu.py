@@ -49,18 +49,19 @@ the rows before it); ``benchmarks/gpu_session.sh`` runs this in a lent GPU sessi
 from __future__ import annotations
 
 import argparse
-import contextlib
+import dataclasses
 import functools
-import io
 import math
 import os
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+
+from genomic_icl.models import Backend
 
 REPO = Path(__file__).resolve().parents[1]
 QWEN3_VOCAB = 151936
@@ -100,11 +101,15 @@ def sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def build_qwen3(name: str, tiny: bool, device, dtype):
-    """A random-weight Qwen3 at ``name``'s dimensions (tiny: a 2-layer one) and a
-    digit tokenizer (one token per digit, no BOS, as Qwen3's tokenizer encodes digits)."""
+def build_qwen3(
+    name: str, tiny: bool, device, dtype, spec: dict
+) -> tuple[Backend, torch.nn.Module]:
+    """The ``hf`` backend on a random-weight Qwen3 at ``name``'s dimensions (tiny: a
+    2-layer one) with a digit tokenizer (one token per digit, no BOS, as Qwen3's
+    tokenizer encodes digits); and the model's blocks."""
     import transformers
 
+    from genomic_icl.models.hf import HFBackend
     from genomic_icl.tokenization import char_tokenizer
 
     tok = char_tokenizer("0123456789")
@@ -126,39 +131,51 @@ def build_qwen3(name: str, tiny: bool, device, dtype):
             model = transformers.Qwen3ForCausalLM(cfg)
     finally:
         torch.set_default_dtype(default)
-    return model.eval(), tok
+    backend = HFBackend({**spec, "backend": "hf"}, model=model.eval(), tokenizer=tok)
+    return backend, model.model.layers
 
 
-def build_evo2(name: str, tiny: bool, device, dtype):
-    """A random-weight StripedHyena 2 from evo2's packaged config of ``name`` with FP8,
-    flash attention and FlashFFT off (tiny: the tests' 4-block model)."""
-    sys.path.insert(0, str(REPO / "tests" / "support"))
-    import tiny_evo2
-    import vortex_cpu
+def build_evo2(name: str, tiny: bool, device, dtype, spec: dict) -> tuple[Backend, torch.nn.Module]:
+    """The ``evo2`` backend on a random-weight StripedHyena 2 from evo2's packaged config
+    of ``name`` (tiny: the tests' 4-block model) with FP8, flash attention and FlashFFT
+    off, in the dtypes a loaded checkpoint has; and the model's blocks."""
+    import importlib.util
 
-    try:
-        import flash_attn  # noqa: F401
-    except ImportError:  # vortex.ops imports flash-attn's CUDA extension at import
-        vortex_cpu.install()
+    from genomic_icl.models.evo2 import patches, random_weights
+
+    if importlib.util.find_spec("flash_attn") is None:
+        # vortex.ops imports flash-attn's CUDA extension at import
+        patches.install_cpu_standins()
         print("flash-attn missing: vortex's rotary is the pure-torch stand-in", flush=True)
-    from vortex.model.model import StripedHyena
-    from vortex.model.utils import dotdict
+    from genomic_icl.models.evo2 import Evo2Backend
 
-    from genomic_icl.models.evo2 import quiet_vortex_logs
+    patches.quiet_vortex_logs()
+    config = random_weights.tiny_config() if tiny else random_weights.packaged_config(EVO2[name])
+    model = random_weights.random_model(config, device, dtype)
+    backend = Evo2Backend({**spec, "backend": "evo2"}, model=model)
+    return backend, backend.model.blocks
 
-    quiet_vortex_logs()
-    config = tiny_evo2.tiny_config() if tiny else tiny_evo2.packaged_config(EVO2[name])
-    config.update(use_flash_attn=False, use_flashfft=False, use_fp8_input_projections=False)
-    torch.manual_seed(0)
-    model = StripedHyena(dotdict(config))  # on the GPU where one is visible (vortex's choice)
-    if dtype == torch.float32:
-        return tiny_evo2.well_formed(model).to(device=device, dtype=dtype).eval()
-    # the dtypes a loaded checkpoint has (vortex's load_checkpoint): bf16, except the
-    # poles, residues and the HCM filters in fp32
-    model.to_bfloat16_except_pr_lc(to_float32=True)
-    tiny_evo2.well_formed(model)
-    model.to_bfloat16_except_pr_lc()
-    return model.eval()
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """A family of benchmarked models: its models' published sizes (name -> dimensions
+    or config), its prompts' encoding, and its builder: ``(name, tiny, device, dtype,
+    spec) -> (backend, blocks)`` with random weights."""
+
+    sizes: dict
+    encoding: str
+    build: Callable[..., tuple[Backend, torch.nn.Module]]
+
+
+FAMILIES = {
+    "Qwen3": Family(QWEN3, "linguistic", build_qwen3),
+    "Evo2": Family(EVO2, "genomic", build_evo2),
+}
+
+
+def family_of(name: str) -> str | None:
+    """The family a model name belongs to (None: unknown)."""
+    return next((f for f, family in FAMILIES.items() if name in family.sizes), None)
 
 
 @functools.cache
@@ -186,25 +203,17 @@ def paper_prompts(encoding: str, n: int, count: int | None) -> pd.DataFrame:
 
 
 class Subject:
-    """One benchmarked model: its backend and its three ways through a batch."""
+    """One benchmarked model: its backend and its three ways through a batch (the
+    backend's :meth:`~genomic_icl.models.Backend.run`, one forward pass, and the model
+    library's own decoding), all through the backend contract."""
 
     def __init__(self, name: str, tiny: bool, device, dtype, batch_tokens: int) -> None:
         self.name, self.device = name, device
+        self.family = family_of(name)
+        family = FAMILIES[self.family]
+        self.encoding = family.encoding
         spec = {"name": name, "checkpoint": "random", "batch_tokens": batch_tokens}
-        if name in EVO2:
-            from genomic_icl.models.evo2 import Evo2Backend
-
-            self.family, self.encoding = "Evo2", "genomic"
-            model = build_evo2(name, tiny, device, dtype)
-            self.backend = Evo2Backend({**spec, "backend": "evo2"}, model=model)
-            blocks = self.backend.model.blocks
-        else:
-            from genomic_icl.models.hf import HFBackend
-
-            self.family, self.encoding = "Qwen3", "linguistic"
-            model, tok = build_qwen3(name, tiny, device, dtype)
-            self.backend = HFBackend({**spec, "backend": "hf"}, model=model, tokenizer=tok)
-            blocks = model.model.layers
+        self.backend, blocks = family.build(name, tiny, device, dtype, spec)
         self.params = sum(p.numel() for p in self.backend.model.parameters())
         # MFU counts the blocks' matmuls (2 FLOPs per parameter and token): not the
         # embedding lookup, the 8 kept logits or attention's L^2 term
@@ -212,62 +221,26 @@ class Subject:
 
     def ids(self, batch: pd.DataFrame):
         """(prompt ids, target ids) of a batch, as the backend encodes them."""
-        if self.family == "Evo2":
-            from genomic_icl.models.evo2 import tokenize
-
-            return tokenize(batch.prompt.tolist()), tokenize(batch.target.tolist())
         return self.backend.encode(batch.prompt.tolist(), batch.target.tolist())
 
     def one_pass(self, batch: pd.DataFrame) -> None:
         """One teacher-forced forward pass over prompt + target (8 logits kept)."""
         p, t = self.ids(batch)
         x = torch.tensor([a + b[:-1] for a, b in zip(p, t, strict=True)], device=self.device)
-        if self.family == "Evo2":
-            self.backend.model(x)
-        else:
-            # use_cache=True: transformers' forward is the faster one with it (CPU: 3x)
-            self.backend.model(input_ids=x, use_cache=True, logits_to_keep=8)
-
-    def last_logits(self, ids: list[int]):
-        """The next-token logits after ``ids`` (one full forward pass, no cache)."""
-        x = torch.tensor([ids], device=self.device)
-        if self.family == "Evo2":
-            return self.backend.model(x)[0][0, -1].float()
-        return self.backend.model(input_ids=x).logits[0, -1].float()
+        self.backend.logits(x, keep=8)
 
     def margin(self, row: pd.DataFrame, ours: list[int], theirs: list[int]) -> float:
         """The logit gap between our and the baseline's token where they first differ
-        (``row``: the prompt's one-row table)."""
+        (``row``: the prompt's one-row table), from one full forward pass."""
         p = self.ids(row)[0][0]
         j = next(i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b)
-        logits = self.last_logits(p + ours[:j])
+        x = torch.tensor([p + ours[:j]], device=self.device)
+        logits = self.backend.logits(x, keep=1)[0, -1].float()
         return abs(float(logits[ours[j]] - logits[theirs[j]]))
 
     def generate(self, prompt: str) -> list[int]:
         """Greedy tokens of one prompt by per-prompt decoding (the baseline)."""
-        if self.family == "Evo2":  # vortex's cached generation, on the same model instance
-            from vortex.model.generation import Generator
-            from vortex.model.tokenizer import CharLevelTokenizer
-
-            from genomic_icl.models.evo2 import tokenize
-
-            ids = torch.tensor(tokenize([prompt]), device=self.device)
-            with contextlib.redirect_stdout(io.StringIO()):  # vortex prints its cache size
-                out, _, _ = Generator(
-                    self.backend.model, CharLevelTokenizer(512), top_k=1, top_p=1.0, temperature=1.0
-                ).generate(
-                    device=str(self.device),
-                    input_ids=ids,
-                    num_tokens=8,
-                    cached_generation=True,
-                    print_generation=False,
-                    stop_at_eos=False,
-                )
-            return out[0, -8:].tolist()
-        tok, model = self.backend.tokenizer, self.backend.model
-        x = tok(prompt, return_tensors="pt").to(self.device)
-        out = model.generate(**x, do_sample=False, max_new_tokens=8, pad_token_id=tok.pad_token_id)
-        return out[0, x["input_ids"].shape[1] :].tolist()
+        return self.backend.baseline_greedy(prompt, 8)
 
 
 def timed(fn, device) -> float:
@@ -374,9 +347,9 @@ def scaled_minutes(measured: dict[str, tuple[str, int, float]]) -> list[str]:
     parameter counts (``params:`` in the config), as FLOPs per token scale."""
     lines = []
     for model in paper_config()["models"]:
-        name, family = model["name"], "Evo2" if model["name"] in EVO2 else "Qwen3"
+        name, family = model["name"], family_of(model["name"])
         same = [(p, m, k) for k, (f, p, m) in measured.items() if f == family]
-        if name in measured or name not in {**QWEN3, **EVO2} or not same:
+        if name in measured or family is None or not same:
             continue
         params, minutes, base = min(same, key=lambda x: abs(math.log(x[0] / model["params"])))
         lines.append(
@@ -400,9 +373,10 @@ def main() -> None:
     args = ap.parse_args()
     args.batch_tokens_sweep = [int(v) for v in args.sweep.split(",") if v]
     names = args.models.split(",")
-    unknown = [n for n in names if n not in QWEN3 and n not in EVO2]
+    unknown = [n for n in names if family_of(n) is None]
     if unknown:
-        raise SystemExit(f"unknown model {unknown[0]!r}; known: {sorted(QWEN3) + sorted(EVO2)}")
+        known = sorted(n for family in FAMILIES.values() for n in family.sizes)
+        raise SystemExit(f"unknown model {unknown[0]!r}; known: {known}")
 
     if args.tiny:
         # before anything asks CUDA: vortex would place the layers on a visible GPU

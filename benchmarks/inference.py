@@ -26,10 +26,10 @@ argmax of those).
 
 ``--evo2`` times the Evo 2 backend on a CPU: a tiny random StripedHyena 2 (evo2's
 packaged 7B config cut down to 4 blocks, the tests' model) on the real evo2 0.6.0 /
-vtx 1.1.0 code, with vortex's two CUDA-only imports replaced by the test stand-ins
-(tests/support/vortex_cpu.py). Its cached exact greedy against one batched
-teacher-forced pass over the same prompts and batches (the floor of any exact
-method) and against per-prompt greedy decoding (one full forward pass per new
+vtx 1.1.0 code, with vortex's two CUDA-only imports replaced by pure-torch stand-ins
+(``genomic_icl.models.evo2.patches.install_cpu_standins``). Its cached exact greedy
+against one batched teacher-forced pass over the same prompts and batches (the floor
+of any exact method) and against per-prompt greedy decoding (one full forward pass per new
 token, on ``--greedy-per-n`` prompts per n, projected to all), in CPU seconds of the
 process. The last line is ``cost vs one pass: <x>x  speedup vs per-prompt greedy:
 <y>x  identical: <k>/<N>``.
@@ -40,7 +40,6 @@ process. The last line is ``cost vs one pass: <x>x  speedup vs per-prompt greedy
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -240,15 +239,14 @@ def dna(args) -> None:
 
 def evo2(args) -> None:
     """The Evo 2 backend's cached exact greedy (``--evo2``): see the module docstring."""
-    sys.path.insert(0, str(REPO / "tests" / "support"))
-    import vortex_cpu
+    from genomic_icl.models.evo2.patches import install_cpu_standins
 
-    vortex_cpu.install()
+    install_cpu_standins()
     import torch
-    from tiny_evo2 import write_tiny_evo2
 
     from genomic_icl.functions import FUNCTION_NAMES
     from genomic_icl.models.evo2 import Evo2Backend
+    from genomic_icl.models.evo2.random_weights import write_tiny_evo2
     from genomic_icl.prompts import Encoding, prompt_table
 
     torch.set_num_threads(args.threads)

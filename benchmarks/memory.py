@@ -58,16 +58,17 @@ def measure(model: str, n: int, batch_tokens: int) -> dict:
     torch.set_num_threads(2)
     device = torch.device("cpu")
     if model in gpu.EVO2:
-        sys.path.insert(0, str(REPO / "tests" / "support"))
-        import tiny_evo2
+        from genomic_icl.models.evo2 import random_weights
 
-        full = tiny_evo2.packaged_config(gpu.EVO2[model])
+        full = random_weights.packaged_config(gpu.EVO2[model])
         cut = {k: full[k] for k in ("hidden_size", "inner_mlp_size", "num_attention_heads")}
-        old = tiny_evo2.tiny_config
-        tiny_evo2.tiny_config = lambda: {**old(), **cut, "num_filters": cut["hidden_size"],
-                                         "hcl_filter_groups": cut["hidden_size"]}  # fmt: skip
-        subject = gpu.Subject(model, True, device, torch.bfloat16, batch_tokens)
-        tiny_evo2.tiny_config = old
+        old = random_weights.tiny_config
+        random_weights.tiny_config = lambda: {**old(), **cut, "num_filters": cut["hidden_size"],
+                                              "hcl_filter_groups": cut["hidden_size"]}  # fmt: skip
+        try:
+            subject = gpu.Subject(model, True, device, torch.bfloat16, batch_tokens)
+        finally:
+            random_weights.tiny_config = old
     else:
         gpu.QWEN3_TINY.clear()
         gpu.QWEN3_TINY.update(

@@ -68,9 +68,12 @@ def test_gpu_benchmark_writes_each_row_when_measured(tmp_path):
 import sys
 sys.path.insert(0, {str(REPO / "benchmarks")!r})
 import gpu
+import dataclasses
 gpu.QWEN3["qwen9"] = {{}}  # known by name; building it fails: a late crash
-built = gpu.build_qwen3
-gpu.build_qwen3 = lambda name, *a: built(name, *a) if name != "qwen9" else 1 / 0
+built = gpu.FAMILIES["Qwen3"].build
+gpu.FAMILIES["Qwen3"] = dataclasses.replace(
+    gpu.FAMILIES["Qwen3"], build=lambda name, *a: built(name, *a) if name != "qwen9" else 1 / 0
+)
 sys.argv = ["gpu.py", *{args!r}]
 gpu.main()
 """
@@ -99,14 +102,13 @@ def test_gpu_benchmark_builds_evo2_in_the_dtypes_of_a_loaded_checkpoint():
     sys.path.insert(0, str(REPO / "benchmarks"))
     import gpu
 
-    from genomic_icl.models.evo2 import Evo2Backend
-
-    model = gpu.build_evo2("evo2-7b", True, torch.device("cpu"), torch.bfloat16)
-    dtypes = {name: p.dtype for name, p in model.named_parameters()}
+    spec = {"name": "b", "checkpoint": "random"}
+    backend, blocks = gpu.build_evo2("evo2-7b", True, torch.device("cpu"), torch.bfloat16, spec)
+    assert blocks is backend.model.blocks
+    dtypes = {name: p.dtype for name, p in backend.model.named_parameters()}
     fp32 = {name for name, dtype in dtypes.items() if dtype == torch.float32}
     assert fp32 and all("log_poles" in name or "residues" in name for name in fp32)
     assert {dtypes[name] for name in dtypes if name not in fp32} == {torch.bfloat16}
-    backend = Evo2Backend({"name": "b", "checkpoint": "random"}, model=model)
     prompts = gpu.paper_prompts("genomic", 4, 3)
     result = backend.run(prompts)
     assert len(result.token_ids) == 3 and all(len(ids) == 8 for ids in result.token_ids)

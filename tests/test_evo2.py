@@ -3,7 +3,8 @@
 A tiny random StripedHyena 2 (evo2's packaged 7B config cut down to 4 blocks) is
 saved as a checkpoint and loaded through vortex's ``load_checkpoint`` (Wqkv
 permutation, dtype conversion), as a user's own checkpoint with ``config:`` is. The
-only stand-ins are the two CUDA-only imports of vortex (tests/support/vortex_cpu.py),
+only stand-ins are the two CUDA-only imports of vortex
+(genomic_icl.models.evo2.patches.install_cpu_standins),
 each installed only where the machine lacks what it stands in for.
 Greedy tokens are compared, in fp32, with plain step-by-step greedy decoding by full
 forward passes.
@@ -30,13 +31,11 @@ if importlib.util.find_spec("evo2") is None:
         allow_module_level=True,
     )
 SUPPORT = Path(__file__).resolve().parent / "support"
-sys.path.insert(0, str(SUPPORT))
 
-import vortex_cpu  # noqa: E402
+from genomic_icl.models.evo2.patches import ROTARY_MODULE, install_cpu_standins  # noqa: E402
 
-vortex_cpu.install()
+install_cpu_standins()
 import torch  # noqa: E402
-from tiny_evo2 import write_tiny_evo2  # noqa: E402
 
 from conftest import (  # noqa: E402
     DEVICES,
@@ -49,13 +48,9 @@ from conftest import (  # noqa: E402
 )
 from genomic_icl.io import read_table  # noqa: E402
 from genomic_icl.models import BackendError, preflight  # noqa: E402
-from genomic_icl.models.evo2 import (  # noqa: E402
-    PACKAGED,
-    Evo2Backend,
-    cached_greedy,
-    check_fp8,
-    model_name,
-)
+from genomic_icl.models.evo2 import PACKAGED, Evo2Backend, check_fp8, model_name  # noqa: E402
+from genomic_icl.models.evo2.decoding import cached_greedy  # noqa: E402
+from genomic_icl.models.evo2.random_weights import write_tiny_evo2  # noqa: E402
 from genomic_icl.prompts import Encoding, prompt_table  # noqa: E402
 
 torch.set_num_threads(1)
@@ -217,6 +212,24 @@ def test_answer_distribution_and_rank_match_brute_force(backend):
     assert same_greedy == same_rank == len(df)
 
 
+def test_benchmark_hooks_agree_with_the_model(backend):
+    """The optional hooks benchmarks/gpu.py calls: ``encode`` gives the byte tokens,
+    ``logits`` the plain forward pass's, ``baseline_greedy`` (vortex's own cached
+    ``Generator``) the backend's greedy tokens and plain step-by-step greedy decoding's."""
+    df = prompt_table(FUNCS[:3], 4, 1, GEN, 5)
+    prompt_ids, target_ids = backend.encode(df.prompt.tolist(), df.target.tolist())
+    assert prompt_ids == [list(p.encode()) for p in df.prompt]
+    assert target_ids == [list(t.encode()) for t in df.target]
+    x = torch.tensor(prompt_ids, device=device_of(backend.model))
+    with torch.inference_mode():
+        want = backend.model(x)[0][:, -2:]
+    torch.testing.assert_close(backend.logits(x, keep=2), want)
+    res = backend.run(df)
+    for j, prompt in enumerate(df.prompt):
+        assert backend.baseline_greedy(prompt) == res.token_ids[j]
+        assert res.token_ids[j] == stepwise_greedy(backend.model, prompt)
+
+
 # -- checks before any weights are read -----------------------------------------------------
 
 
@@ -268,7 +281,7 @@ def test_environment_checks(tiny, monkeypatch):
             Evo2Backend.check_environment({**spec, "device": "auto"})
     Evo2Backend.check_environment(spec)  # the stand-in rotary registered where needed
     # without the stand-in, vortex needs flash-attn's CUDA extension to import at all
-    monkeypatch.delitem(sys.modules, vortex_cpu.ROTARY_MODULE, raising=False)
+    monkeypatch.delitem(sys.modules, ROTARY_MODULE, raising=False)
     real = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util,
@@ -417,7 +430,7 @@ class DelayedScalingLinear(torch.nn.Module):
 def test_fp8_batches_do_not_depend_on_the_batches_before(saved):
     """Restoring the loaded FP8 scaling state before each batch (as Evo2Backend.run
     does) gives a batch the outputs it has in a fresh job: a resumed job's bytes."""
-    from genomic_icl.models.evo2 import fp8_states, restore_fp8_states
+    from genomic_icl.models.evo2.patches import fp8_states, restore_fp8_states
 
     model = torch.nn.Sequential(DelayedScalingLinear(saved))
     torch.manual_seed(0)

@@ -731,7 +731,7 @@ def test_backend_registry_checks_what_it_loads():
     with pytest.raises(BackendError, match="not a subclass of genomic_icl.models.Backend"):
         get_backend("genomic_icl.config:ConfigError")
     with pytest.raises(BackendError, match="not a subclass"):
-        get_backend("genomic_icl.models.base:nan_logprobs")
+        get_backend("genomic_icl.models.util:token_batches")
     assert "genomic_icl.config:ConfigError" not in get_backend.__globals__["BACKENDS"]
 
     from genomic_icl.models import Backend
@@ -769,6 +769,62 @@ def test_weights_identity_follows_the_hub_revision(
     (refs / "main").write_text("b" * 40)  # the hub's main moved: new identity
     assert checkpoint_identity(spec) == ["b" * 40]
     assert checkpoint_identity({**spec, "revision": "v1"}) == []
+
+
+def test_a_backend_declares_its_own_weights_identity(tmp_path, monkeypatch):
+    """``Backend.weights_identity`` is what enters the predictions' fingerprint: a
+    backend whose weights live elsewhere (here a served model, named by a version file)
+    overrides it, and a new version is a new fingerprint."""
+    from genomic_icl.inference import _fingerprint, checkpoint_identity
+    from genomic_icl.models import BACKENDS
+    from genomic_icl.models.reference import ReferenceBackend
+
+    version = tmp_path / "served.version"
+
+    class Served(ReferenceBackend):
+        name = "served"
+
+        @classmethod
+        def weights_identity(cls, spec):
+            return [version.read_text()]
+
+    monkeypatch.setitem(BACKENDS, "served", Served)
+    spec = {"name": "m", "backend": "served", "checkpoint": "mode"}
+    prompts = tmp_path / "prompts.parquet"
+    prompts.write_bytes(b"the same prompts")
+    version.write_text("2026-01")
+    assert checkpoint_identity(spec) == ["2026-01"]
+    first = _fingerprint(spec, prompts, 0)
+    assert _fingerprint(spec, prompts, 0) == first
+    version.write_text("2026-02")
+    assert _fingerprint(spec, prompts, 0) != first
+    assert checkpoint_identity({**spec, "backend": "reference"}) == []  # learners: code
+
+
+def test_benchmark_hooks_agree_with_independent_references():
+    """The optional hooks benchmarks/gpu.py calls: ``encode`` gives the tokens ``run``
+    feeds, ``logits`` a plain forward pass's, ``baseline_greedy`` what ``generate()``
+    gives one prompt at a time (fp32: also the backend's own greedy tokens); a backend
+    without them says so by name."""
+    from genomic_icl.models.reference import ReferenceBackend
+
+    tok = char_tokenizer("0123456789")
+    model = sharpen(tiny_qwen3(len(tok), seed=3, eos=tok.eos_token_id))
+    backend = HFBackend(hf_spec(), model=model, tokenizer=tok)
+    df = prompt_table(FUNCS, 4, 1, LING, 5)
+    prompt_ids, target_ids = backend.encode(df.prompt.tolist(), df.target.tolist())
+    assert prompt_ids == [tok(p)["input_ids"] for p in df.prompt]
+    assert target_ids == [tok(t, add_special_tokens=False)["input_ids"] for t in df.target]
+    x = torch.tensor(prompt_ids)
+    with torch.inference_mode():
+        want = model(input_ids=x).logits[:, -3:]
+    torch.testing.assert_close(backend.logits(x, keep=3), want)
+    ids, _, _ = run_backend(backend, df)
+    for r, prompt in enumerate(df.prompt):
+        assert backend.baseline_greedy(prompt) == reference_greedy(model, tok, prompt) == ids[r]
+    learner = ReferenceBackend({"name": "mode", "checkpoint": "mode"})
+    with pytest.raises(NotImplementedError, match="'reference' exposes no logits"):
+        learner.logits(x)
 
 
 def test_hf_job_refuses_prompts_the_model_cannot_read():

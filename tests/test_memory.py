@@ -6,7 +6,6 @@ check refuses what does not fit with a fix that does."""
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -57,14 +56,12 @@ def test_qwen3_parameters_are_those_transformers_builds(checkpoint):
 
 @pytest.mark.skipif(importlib.util.find_spec("evo2") is None, reason="evo2 is not installed")
 def test_evo2_architectures_are_the_packaged_configs():
-    sys.path.insert(0, str(REPO / "tests" / "support"))
-    import tiny_evo2
-
     from genomic_icl.models.evo2 import PACKAGED
+    from genomic_icl.models.evo2.random_weights import packaged_config
 
     assert set(PACKAGED) <= set(ARCHS)
     for name, (_, path) in PACKAGED.items():
-        cfg = tiny_evo2.packaged_config(Path(path).name)
+        cfg = packaged_config(Path(path).name)
         arch = ARCHS[name]
         assert (arch.hidden, arch.layers, arch.inner) == (
             cfg["hidden_size"],

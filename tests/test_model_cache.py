@@ -24,10 +24,9 @@ from conftest import small_config, snakemake, write_config  # noqa: E402
 from genomic_icl.inference import load_backend, predict_files  # noqa: E402
 from genomic_icl.io import write_table  # noqa: E402
 from genomic_icl.models import BackendError  # noqa: E402
-from genomic_icl.models.base import hf_home, hub_cache  # noqa: E402
 from genomic_icl.prompts import Encoding, prompt_table  # noqa: E402
 from genomic_icl.tokenization import char_tokenizer  # noqa: E402
-from genomic_icl.workflow import export_model_cache, job_gpus  # noqa: E402
+from genomic_icl.workflow import export_model_cache, hf_home, hub_cache, job_gpus  # noqa: E402
 
 REPO_ID = "lab/tiny-digits"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

@@ -46,16 +46,15 @@ import numpy as np
 
 from genomic_icl.config import resolve_checkpoint, result_settings
 from genomic_icl.integrity import (
-    SUMS,
     IntegrityError,
     copy_verified,
     exclusive,
     file_sha256,
-    weights_digest,
 )
 from genomic_icl.io import read_arrow, read_table, write_table
 from genomic_icl.models import Backend, BackendError, Continuations, get_backend
-from genomic_icl.models.base import N_TARGET, check_gpus, expand, hub_cache, looks_like_path
+from genomic_icl.models.base import N_TARGET
+from genomic_icl.models.util import check_gpus, looks_like_path
 from genomic_icl.scoring import score
 
 log = logging.getLogger(__name__)
@@ -68,40 +67,12 @@ def partial_dir(out_path: str | os.PathLike) -> Path:
     return out.with_name(out.name + ".partial")
 
 
-def weights_fix(ckpt: str) -> str:
-    """What to do about damaged weights at ``ckpt`` (a checkpoint path)."""
-    if Path(ckpt).parts[:2] == ("results", "pretrained"):
-        return (
-            f"delete {ckpt} and rerun snakemake, which copies the shipped weights "
-            "(or trains them) again"
-        )
-    return (
-        f"restore {ckpt} from its source; if its files were changed on purpose, "
-        f"write its {SUMS} again (sha256sum FILES > {SUMS})"
-    )
-
-
 def checkpoint_identity(spec: dict[str, Any]) -> list:
-    """What identifies the weights a model entry loads: for a local checkpoint (a
-    pretrained directory, a ``.pt`` file) the sha256 of each of its files, checked
-    (:func:`genomic_icl.integrity.weights_digest`: its ``SHA256SUMS``, whole
-    ``.safetensors``; a damaged file raises :class:`IntegrityError` naming it and the
-    fix), so retrained weights are new ones and re-created identical ones are not;
-    for a hub id the commit its revision points to in the local cache (``refs/``),
-    so a moved ``main`` is new too. Empty when there is nothing local to read."""
-    ckpt = str(spec.get("checkpoint") or "")
-    repo = get_backend(spec.get("backend", "")).hub_repo(spec)
-    if not ckpt or (repo is None and not looks_like_path(ckpt)):
-        return []
-    if repo is None:
-        return weights_digest(expand(ckpt), weights_fix(ckpt))
-    ref = (
-        hub_cache()
-        / f"models--{repo.replace('/', '--')}"
-        / "refs"
-        / (spec.get("revision") or "main")
-    )
-    return [ref.read_text().strip()] if ref.is_file() else []
+    """What identifies the weights a model entry loads: its backend's
+    :meth:`~genomic_icl.models.Backend.weights_identity` (by default the checked sha256
+    of a local checkpoint's files, or the commit a hub revision points to in the local
+    cache; empty when there is nothing local to read)."""
+    return get_backend(spec.get("backend", "")).weights_identity(spec)
 
 
 def _fingerprint(

@@ -170,7 +170,7 @@ def model_errors(config: dict[str, Any]) -> list[str]:
 def _local_file(spec: dict[str, Any], name: str) -> Path | None:
     """A file of an hf model's checkpoint found without a download: in its local
     directory, or in the Hugging Face cache."""
-    from genomic_icl.models.base import expand, looks_like_path
+    from genomic_icl.models.util import expand, looks_like_path
 
     ckpt = spec.get("checkpoint") or ""
     if spec.get("backend") != "hf" or not ckpt or pretrained_name(spec) is not None:

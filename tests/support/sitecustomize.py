@@ -1,7 +1,8 @@
 """Runs at interpreter start when this folder is on PYTHONPATH (test subprocesses
-only): with GENOMIC_ICL_VORTEX_CPU=1, the vortex CPU stand-ins of vortex_cpu.py are
-installed the first time ``vortex`` or ``evo2`` is imported, so the real Evo 2 code
-path runs in Snakemake jobs on a machine without CUDA."""
+only): with GENOMIC_ICL_VORTEX_CPU=1, the vortex CPU stand-ins
+(:func:`genomic_icl.models.evo2.patches.install_cpu_standins`) are installed the first
+time ``vortex`` or ``evo2`` is imported, so the real Evo 2 code path runs in Snakemake
+jobs on a machine without CUDA."""
 
 import os
 import sys
@@ -15,9 +16,9 @@ if os.environ.get("GENOMIC_ICL_VORTEX_CPU") == "1":
         def find_spec(name, path=None, target=None):
             if name in ("vortex", "evo2"):
                 sys.meta_path.remove(_InstallBeforeVortex)
-                import vortex_cpu
+                from genomic_icl.models.evo2.patches import install_cpu_standins
 
-                vortex_cpu.install()
+                install_cpu_standins()
             return None
 
     sys.meta_path.insert(0, _InstallBeforeVortex)

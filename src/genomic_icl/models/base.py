@@ -22,17 +22,13 @@ Life cycle (driven by :mod:`genomic_icl.inference`):
 from __future__ import annotations
 
 import abc
-import math
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
-
-from genomic_icl.workflow import hf_home, hub_cache
 
 if TYPE_CHECKING:  # numpy imported where used: planning imports this module without it
     import numpy as np
     import pandas as pd
+    import torch
 
 #: Number of symbols a model must produce (one 8-bit output).
 N_TARGET = 8
@@ -99,7 +95,7 @@ class Backend(abc.ABC):
     #: The registry key the backend is known by (e.g. ``"hf"``).
     name: ClassVar[str] = ""
     #: whether the backend computes on GPUs when it has them: then a model entry that
-    #: asks for GPUs (``resources.gpu``) must get them (:func:`check_gpus`)
+    #: asks for GPUs (``resources.gpu``) must get them (:func:`~genomic_icl.models.util.check_gpus`)
     uses_gpu: ClassVar[bool] = True
 
     def __init__(self, spec: dict[str, Any], seed: int = 0) -> None:
@@ -117,11 +113,37 @@ class Backend(abc.ABC):
     @classmethod
     def hub_repo(cls, spec: dict[str, Any]) -> str | None:
         """The hub repository an entry's weights come from, or ``None`` for local or
-        built-in weights. The commit its ``revision`` points to in the local cache is
-        part of the predictions' fingerprint, so a moved revision means new predictions.
+        built-in weights (default: the ``checkpoint`` when it is not a local path).
         No heavy imports."""
+        from genomic_icl.models.util import looks_like_path
+
         ckpt = str(spec.get("checkpoint") or "")
         return None if not ckpt or looks_like_path(ckpt) else ckpt
+
+    @classmethod
+    def weights_identity(cls, spec: dict[str, Any]) -> list:
+        """What identifies the weights an entry loads; part of the predictions'
+        fingerprint, so new weights mean new predictions. No heavy imports.
+
+        Default: for a hub repository (:meth:`hub_repo`) the commit its ``revision``
+        (default ``main``) points to in the local hub cache, so a moved revision is
+        new weights; for a local checkpoint (a directory, a ``.pt`` file) the sha256 of
+        each of its files, checked against its ``SHA256SUMS`` (a damaged file raises
+        :class:`~genomic_icl.integrity.IntegrityError` naming it and the fix), so
+        retrained weights are new and re-created identical ones are not. Empty when
+        there is nothing local to read (weights not cached yet, or none at all).
+        """
+        from genomic_icl.integrity import weights_digest
+        from genomic_icl.models.util import expand, hub_commit, looks_like_path, weights_fix
+
+        ckpt = str(spec.get("checkpoint") or "")
+        repo = cls.hub_repo(spec)
+        if not ckpt or (repo is None and not looks_like_path(ckpt)):
+            return []
+        if repo is None:
+            return weights_digest(expand(ckpt), weights_fix(ckpt))
+        commit = hub_commit(repo, spec.get("revision"))
+        return [] if commit is None else [commit]
 
     # -- checks ---------------------------------------------------------------
     @classmethod  # noqa: B027 (an optional hook)
@@ -202,145 +224,23 @@ class Backend(abc.ABC):
         """One line for the job log."""
         return f"{self.name} {self.spec.get('checkpoint', '')}"
 
+    # -- optional, for benchmarks and tests (never called by a prediction job) ------
+    def encode(
+        self, prompts: list[str], targets: list[str]
+    ) -> tuple[list[list[int]], list[list[int]]]:
+        """Token ids of prompts, as :meth:`run` feeds them, and of targets alone.
+        ``benchmarks/gpu.py`` counts tokens and builds forward passes from them."""
+        raise NotImplementedError(f"backend {self.name!r} has no token ids")
 
-# -- helpers shared by the backends ------------------------------------------------
+    def logits(self, ids: torch.Tensor, keep: int = 1) -> torch.Tensor:
+        """Next-token logits (B, ``keep``, vocabulary) at the last ``keep`` positions of
+        one plain forward pass (no cache reused) over ``ids`` (B, L), a LongTensor on
+        the model's first device: the teacher-forced pass that bounds any exact method's
+        cost, and the logit gap between two candidate tokens."""
+        raise NotImplementedError(f"backend {self.name!r} exposes no logits")
 
-
-def looks_like_path(checkpoint: str) -> bool:
-    """Whether a checkpoint names a local path rather than a hub id (``org/name``)."""
-    return (
-        checkpoint.startswith(("/", "./", "../", "~"))
-        or checkpoint.endswith((".pt", ".pth", ".bin", ".safetensors"))
-        or os.path.exists(os.path.expanduser(checkpoint))
-    )
-
-
-def expand(path: str) -> Path:
-    return Path(os.path.expanduser(path))
-
-
-def hf_offline() -> bool:
-    """Whether the Hugging Face hub must not be contacted (``HF_HUB_OFFLINE`` /
-    ``TRANSFORMERS_OFFLINE``)."""
-    return any(
-        os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
-        for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-    )
-
-
-def fetch_hint(repo_id: str, revision: str | None = None) -> str:
-    rev = f" --revision {revision}" if revision else ""
-    return (
-        f"looked in {hub_cache()}; fetch the weights ahead of time on a machine with "
-        f"network access, e.g. `HF_HOME={hf_home()} hf download {repo_id}{rev}` "
-        "(the workflow's jobs use the config's `model_cache`, default the HF_HOME of the "
-        "shell that starts Snakemake), or set `checkpoint:` to a local copy"
-    )
-
-
-def requested_gpus(spec: dict[str, Any]) -> int:
-    """GPUs the model entry's jobs ask the scheduler for (``resources.gpu``)."""
-    return int((spec.get("resources") or {}).get("gpu", 0) or 0)
-
-
-def check_gpus(spec: dict[str, Any]) -> None:
-    """Refuse to go on when a model entry asks for GPUs (``resources.gpu``) that this
-    process cannot use, so a GPU job never falls back to the CPU silently. An entry
-    that names ``device: cpu`` has chosen the CPU and is left alone."""
-    wanted = requested_gpus(spec)
-    if wanted <= 0 or str(spec.get("device", "auto")) == "cpu":
-        return
-    import torch
-
-    seen = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    if seen >= wanted:
-        return
-    if torch.version.cuda is None:
-        why = f"this Python's torch ({torch.__version__}) is a CPU-only build"
-        fix = (
-            "run the job in the step's GPU image or environment (containers/hf.def, "
-            "envs/hf.yaml; `--sdm apptainer` or `--sdm conda`)"
-        )
-    else:
-        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-        why = (
-            f"torch {torch.__version__} (CUDA {torch.version.cuda}) sees {seen} GPU(s); "
-            f"/dev/nvidiactl {'exists' if os.path.exists('/dev/nvidiactl') else 'is missing'}, "
-            f"CUDA_VISIBLE_DEVICES={visible!r}"
-        )
-        fix = (
-            'likely fixes: pass `--nv` to Apptainer (`--apptainer-args="--nv"`) so the '
-            "container sees the node's driver and GPUs; check that the node's NVIDIA driver "
-            f"is new enough for CUDA {torch.version.cuda} (`nvidia-smi`; CUDA 13 needs R580+); "
-            "make sure the job ran on a GPU partition and was granted its GPUs "
-            "(`resources.slurm_partition`; `slurm.gpu_request: gres` on clusters without "
-            "select/cons_tres)"
-        )
-    raise BackendError(
-        f"model {spec.get('name')!r} asks for {wanted} GPU(s) (resources.gpu) but {why}; "
-        f"refusing to run it on the CPU. {fix}, or set `device: cpu` to run it on the CPU "
-        "on purpose"
-    )
-
-
-def token_batches(
-    group_keys: np.ndarray, sizes: np.ndarray, batch_tokens: int, max_rows: int | None = None
-) -> list[np.ndarray]:
-    """Group row positions by equal key (e.g. token length: rows of one group need no
-    padding), then cut each group into batches of at most ``batch_tokens`` tokens
-    (``sizes`` = tokens per row; at least one row per batch). Deterministic: groups
-    in increasing key, rows in table order."""
-    import numpy as np
-
-    group_keys, sizes = np.asarray(group_keys), np.asarray(sizes)
-    batches: list[np.ndarray] = []
-    for key in np.unique(group_keys):
-        rows = np.flatnonzero(group_keys == key)
-        per = max(1, int(batch_tokens) // max(1, int(sizes[rows].max())))
-        if max_rows:
-            per = min(per, int(max_rows))
-        batches.extend(rows[i : i + per] for i in range(0, len(rows), per))
-    return batches
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``; raise when CUDA is
-    asked for but absent."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise BackendError(
-                f"device {device!r} asked for, but CUDA is not available here "
-                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda}); "
-                "run on a GPU node or set `device: cpu` (or `auto`)"
-            )
-        index = int(device.split(":")[1]) if ":" in device else 0
-        if index >= torch.cuda.device_count():
-            raise BackendError(
-                f"device {device!r} asked for, but only "
-                f"{torch.cuda.device_count()} GPU(s) are visible"
-            )
-    return device
-
-
-def check_device_spec(spec: dict[str, Any]) -> None:
-    """The CUDA part of :meth:`Backend.check_environment`."""
-    resolve_device(spec.get("device", "auto"))
-
-
-def resolve_dtype(dtype: str, device: str):
-    """``auto`` -> bfloat16 on CUDA, float32 on CPU."""
-    import torch
-
-    if dtype == "auto":
-        return torch.bfloat16 if device.startswith("cuda") else torch.float32
-    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
-
-
-def nan_logprobs(n: int) -> np.ndarray:
-    import numpy as np
-
-    return np.full(n, math.nan)
+    def baseline_greedy(self, prompt: str, steps: int = N_TARGET) -> list[int]:
+        """``steps`` greedy token ids of one prompt by the model library's own decoding
+        (transformers' ``generate``, vortex's ``Generator``), one prompt at a time: the
+        baseline :meth:`run`'s tokens and speed are compared with."""
+        raise NotImplementedError(f"backend {self.name!r} has no baseline decoding")

@@ -1,6 +1,11 @@
-"""Test support: a tiny random Evo 2-architecture (StripedHyena 2) checkpoint.
+"""Random-weight StripedHyena 2 models for the tests and benchmarks: evo2's packaged
+architectures (:func:`packaged_config`) or a tiny one (:func:`tiny_config`), built by
+vortex's own ``StripedHyena`` in the dtypes a loaded checkpoint has
+(:func:`random_model`), or saved as a checkpoint (:func:`write_tiny_evo2`). Needs
+vortex importable (on a CPU: :func:`genomic_icl.models.evo2.patches.install_cpu_standins`
+first). Nothing here is used to run a configured model.
 
-The config is evo2's own packaged 7B config (``evo2-7b-8k.yml``) cut down to four
+The tiny config is evo2's own packaged 7B config (``evo2-7b-8k.yml``) cut down to four
 blocks (one each of HCS, HCM, HCL and attention), width 64, with flash attention,
 FlashFFT and FP8 off; the weights are random but well-formed: stable (negative)
 log-poles, no all-zero layers, and decisive logits, so greedy picks vary. Saved
@@ -51,8 +56,7 @@ def tiny_config() -> dict:
 
 def write_tiny_evo2(folder: Path, seed: int = 0) -> tuple[Path, Path]:
     """Write ``tiny.yml`` (vortex config) and ``tiny.pt`` (random weights) into
-    ``folder``; returns (checkpoint, config) paths. Needs vortex importable
-    (on CPU: ``vortex_cpu.install()`` first)."""
+    ``folder``; returns (checkpoint, config) paths."""
     import torch
     from vortex.model.model import StripedHyena
     from vortex.model.utils import dotdict
@@ -72,8 +76,7 @@ def write_tiny_evo2(folder: Path, seed: int = 0) -> tuple[Path, Path]:
 def well_formed(model):
     """Give a StripedHyena random weights that behave: stable (negative) log-poles, no
     all-zero layer, and decisive logits (a scaled tied embedding). In place; returns
-    the model. Works at any size and on any device (``benchmarks/gpu.py`` uses it on
-    the 7B architecture)."""
+    the model. Works at any size and on any device."""
     import torch
 
     with torch.no_grad():
@@ -87,3 +90,29 @@ def well_formed(model):
         # tied embedding: larger rows make the logits decisive
         model.embedding_layer.weight.mul_(40.0)
     return model
+
+
+def random_model(config: dict, device, dtype):
+    """A well-formed random StripedHyena of a vortex ``config`` with FP8, flash attention
+    and FlashFFT off, in eval mode. ``dtype`` float32: all weights fp32 on ``device``;
+    otherwise the dtypes a loaded checkpoint has (vortex's ``load_checkpoint``): bf16,
+    except the poles, residues and the HCM filters in fp32, on the GPU where one is
+    visible (vortex's choice)."""
+    import torch
+    from vortex.model.model import StripedHyena
+    from vortex.model.utils import dotdict
+
+    config = {
+        **config,
+        "use_flash_attn": False,
+        "use_flashfft": False,
+        "use_fp8_input_projections": False,
+    }
+    torch.manual_seed(0)
+    model = StripedHyena(dotdict(config))
+    if dtype == torch.float32:
+        return well_formed(model).to(device=device, dtype=dtype).eval()
+    model.to_bfloat16_except_pr_lc(to_float32=True)
+    well_formed(model)
+    model.to_bfloat16_except_pr_lc()
+    return model.eval()

@@ -9,51 +9,44 @@ you trained) is a local ``.pt`` file plus ``config:``, the vortex YAML config of
 architecture; it loads through vortex's own ``StripedHyena`` and ``load_checkpoint``
 (the same steps ``evo2.Evo2`` takes: Wqkv permutation, bf16 except poles/residues).
 
-Evo 2 reads bytes: one token per character (``ord``), so every genomic prompt with
-the same n has the same length and a batch needs no padding.
+The package's modules: this one, the backend class, its checks and loading;
+:mod:`.decoding`, greedy decoding and the answer tree on vortex's inference state
+(tokens: one byte per character); :mod:`.patches`, what the backend changes in
+vortex (a cheap cached prefill, FP8 scaling state per batch) and the CPU stand-ins
+for vortex's CUDA-only imports; :mod:`.random_weights`, random-weight models of
+evo2's packaged architectures for the tests and benchmarks.
 
-Greedy decoding (:func:`cached_greedy`) uses vortex's inference state: one prefill
-of each batch's prompts, then at most 7 single-token steps. Each row's target is fed
-while the greedy output agrees with it, which gives log P(target | prompt) and the
-greedy tokens in the same steps; a row whose greedy output leaves the target is
-branched (its state copied) and continued on its own tokens. The tokens are those of
-step-by-step greedy decoding; vortex's recurrent steps round differently from its
-FFT prefill, so in bf16 a near-tie can flip (the tests compare in fp32).
-
-Only this module imports ``evo2``/``vortex``, and only when a model is loaded.
+Only this package imports ``evo2``/``vortex``, and only when a model is loaded.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import importlib.util
 import io
-import logging
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genomic_icl.models.answers import (
-    TreeResult,
-    concat_results,
-    rank_answers,
-    tree_chunks,
-    tree_decode,
+from genomic_icl.models.answers import concat_results, rank_answers, tree_chunks
+from genomic_icl.models.base import N_TARGET, Backend, BackendError, Continuations
+from genomic_icl.models.evo2.decoding import cached_greedy, detokenize, tokenize, tree_answers
+from genomic_icl.models.evo2.patches import (
+    ROTARY_MODULE,
+    fp8_states,
+    lean_prefill,
+    quiet_vortex_logs,
+    restore_fp8_states,
 )
-from genomic_icl.models.base import (
-    N_TARGET,
-    Backend,
-    BackendError,
-    Continuations,
+from genomic_icl.models.util import (
     expand,
     fetch_hint,
     hf_offline,
-    hub_cache,
     looks_like_path,
     token_batches,
 )
+from genomic_icl.workflow import hub_cache
 
 if TYPE_CHECKING:  # numpy imported where used: planning imports this module without it
     import numpy as np
@@ -123,17 +116,6 @@ def hub_repo_of(checkpoint: str) -> str | None:
         return None
     name = model_name(checkpoint)
     return PACKAGED[name][0] if name in PACKAGED else checkpoint
-
-
-def tokenize(texts: list[str]) -> list[list[int]]:
-    """Evo 2's byte-level tokens: one per character (``ord``; ASCII prompts)."""
-    return [list(t.encode("utf-8")) for t in texts]
-
-
-def detokenize(ids: list[int]) -> str:
-    """Characters of byte tokens; ids outside printable ASCII become U+FFFD, so
-    they never pass for a nucleotide."""
-    return "".join(chr(i) if 32 <= i < 127 else "\ufffd" for i in ids)
 
 
 def merged_weights_path(name: str) -> Path:
@@ -310,7 +292,8 @@ class Evo2Backend(Backend):
             )
         # vortex imports flash-attn's CUDA extension and a Triton kernel on import
         # (vortex/ops); a test or CPU setup may register a stand-in for that module
-        if "vortex.ops.embedding.rotary" not in sys.modules:
+        # (patches.install_cpu_standins)
+        if ROTARY_MODULE not in sys.modules:
             for module, what in (("flash_attn_2_cuda", "flash-attn"), ("triton", "triton")):
                 if importlib.util.find_spec(module) is None:
                     raise BackendError(
@@ -381,56 +364,42 @@ class Evo2Backend(Backend):
             texts, res.logprob, res.tokens, res.position_logprobs, res.answer_logprobs
         )
 
+    def encode(
+        self, prompts: list[str], targets: list[str]
+    ) -> tuple[list[list[int]], list[list[int]]]:
+        return tokenize(prompts), tokenize(targets)
+
+    def logits(self, ids, keep: int = 1):
+        import torch
+
+        with torch.inference_mode():
+            return self.model(ids)[0][:, -keep:]
+
+    def baseline_greedy(self, prompt: str, steps: int = N_TARGET) -> list[int]:
+        """vortex's cached ``Generator(top_k=1)`` on the same model instance."""
+        import torch
+        from vortex.model.generation import Generator
+        from vortex.model.tokenizer import CharLevelTokenizer
+
+        ids = torch.tensor(tokenize([prompt]), device=self.device)
+        with torch.inference_mode(), contextlib.redirect_stdout(io.StringIO()):
+            out, _, _ = Generator(  # vortex prints its cache size
+                self.model, CharLevelTokenizer(512), top_k=1, top_p=1.0, temperature=1.0
+            ).generate(
+                device=str(self.device),
+                input_ids=ids,
+                num_tokens=steps,
+                cached_generation=True,
+                print_generation=False,
+                stop_at_eos=False,
+            )
+        return out[0, -steps:].tolist()
+
     def after_out_of_memory(self) -> None:
         import torch
 
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-
-
-def fp8_states(model) -> dict[str, Any]:
-    """The FP8 scaling state of every Transformer Engine layer of the model, as loaded.
-
-    vortex runs its FP8 input projections (``TELinear``, vtx 1.1 layers.py) under
-    ``DelayedScaling(amax_history_len=16, amax_compute_algo="max")``: each call's
-    scale comes from the largest input seen in the layer's last 16 calls, so a
-    batch's outputs would depend on the batches before it, and a job resumed after a
-    kill (which starts from the loaded state) would not give the bytes of an
-    uninterrupted run. :func:`restore_fp8_states` before every batch makes each batch
-    depend on its own prompts only; batches are fixed by the plan, so resumption is
-    exact. (Per-call "current" scaling would do the same, but the recipe is fixed in
-    vortex's layer and the released models were calibrated with delayed scaling.)
-    Transformer Engine keeps this state in ``fp8_meta`` and serialises it through
-    ``get_extra_state``/``set_extra_state``, as checkpoints store it."""
-    return {
-        name: module.get_extra_state()
-        for name, module in model.named_modules()
-        if getattr(module, "use_fp8_input_projections", False) and hasattr(module, "fp8_meta")
-    }
-
-
-def restore_fp8_states(model, states: dict[str, Any]) -> None:
-    """Put back the FP8 scaling state :func:`fp8_states` took (nothing without FP8)."""
-    if not states:
-        return
-    modules = dict(model.named_modules())
-    for name, state in states.items():
-        module = modules[name]
-        if state is not None and getattr(state, "numel", lambda: 1)() > 0:
-            module.set_extra_state(state)
-            continue
-        # loaded without FP8 state (set_extra_state ignores an empty one): the state
-        # Transformer Engine starts from, scale 1 and an empty amax history
-        for meta in module.fp8_meta.values():
-            if hasattr(meta, "amax_history") and hasattr(meta, "scale"):
-                meta.amax_history.zero_()
-                meta.scale.fill_(1.0)
-
-
-def quiet_vortex_logs() -> None:
-    """Keep vortex's and evo2's loggers to warnings (they log every block at INFO)."""
-    for name in ("StripedHyena", "vortex", "evo2"):
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def load_model(spec: dict[str, Any]):
@@ -451,189 +420,6 @@ def load_model(spec: dict[str, Any]):
     with contextlib.redirect_stdout(sys.stderr):
         load_checkpoint(model, str(expand(ckpt)))
     return model
-
-
-def lean_prefill(model) -> int:
-    """Make vortex's cached prefill cost about one forward pass, on this model instance
-    only (vtx 1.1; same arithmetic up to rounding). Returns the number of layers changed.
-
-    * Attention without flash attention (``use_flash_attn: false``, e.g. on a CPU): the
-      cached path's ``CrossAttention`` materialises the (L x L) scores in eager
-      einsum/masked_fill/softmax; it gets torch's fused ``scaled_dot_product_attention``
-      (the plain forward pass's ``SelfAttention`` already uses it).
-    * Long (IIR) Hyena layers: vortex computes the recurrent state after the prompt by
-      an inverse FFT over (batch, width, state, 2L) complex values, all but one column
-      of which it drops (18 GB for 8 prompts of 2,200 bp on Evo 2 7B). The state is
-      sum_tau x1v[tau] * exp(pole * (L - 1 - tau)): one batched matrix product.
-    """
-    import torch
-    from vortex.model.attention import CrossAttention
-    from vortex.model.engine import HyenaInferenceEngine
-
-    changed = 0
-    for module in list(model.modules()):
-        inner = getattr(module, "inner_cross_attn", None)
-        if type(inner) is CrossAttention:
-            sdpa = torch.nn.Module()
-            sdpa.forward = functools.partial(
-                _sdpa_cross_attention, inner.causal, inner.softmax_scale
-            )
-            module.inner_cross_attn = sdpa
-            changed += 1
-        engine = getattr(module, "engine", None)
-        if isinstance(engine, HyenaInferenceEngine):
-            engine.prefill_via_modal_fft = _modal_state
-            changed += 1
-    return changed
-
-
-def _modal_state(inference_params, x1v, L, poles, t, dims, layer_idx, **_: Any) -> None:
-    """The IIR state after L steps, as vortex's ``prefill_via_modal_fft`` stores it:
-    x1v (B, D, L), poles = log-poles (G, S, 1), t = arange(L) (1, 1, L)."""
-    import torch
-
-    hidden_size, _, _, _, groups = dims
-    decay = (poles.float() * t[..., :L].flip(-1).float()).exp()  # (G, S, L)
-    if groups > 1:
-        decay = decay.repeat_interleave(hidden_size // groups, 0)  # (D, S, L)
-    inference_params.state_dict[layer_idx] = torch.einsum("bdl,dsl->bds", x1v.float(), decay)
-
-
-def _sdpa_cross_attention(default_causal, softmax_scale, q, kv, causal=None, key_padding_mask=None):
-    """vortex ``CrossAttention.forward(q, kv)`` through ``scaled_dot_product_attention``:
-    q (B, Sq, H, D), kv (B, Sk, 2, Hk, D); causal with the queries at the end of the keys."""
-    import torch
-    from torch.nn.functional import scaled_dot_product_attention
-
-    if key_padding_mask is not None:
-        raise NotImplementedError("padded batches are not used by this backend")
-    causal = default_causal if causal is None else causal
-    k, v = kv.unbind(dim=2)
-    if k.shape[2] != q.shape[2]:  # grouped-query attention
-        k = k.repeat_interleave(q.shape[2] // k.shape[2], dim=2)
-        v = v.repeat_interleave(q.shape[2] // v.shape[2], dim=2)
-    sq, sk = q.shape[1], k.shape[1]
-    mask = None
-    if causal and 1 < sq < sk:
-        rows = torch.arange(sq, device=q.device)[:, None] + (sk - sq)
-        mask = torch.arange(sk, device=q.device)[None, :] <= rows
-    out = scaled_dot_product_attention(
-        q.transpose(1, 2),
-        k.transpose(1, 2),
-        v.transpose(1, 2),
-        attn_mask=mask,
-        is_causal=causal and sq == sk > 1,
-        scale=softmax_scale,
-    )
-    return out.transpose(1, 2)
-
-
-def _take_rows(state: dict[str, Any], index) -> None:
-    """Keep (and repeat) rows ``index`` of every tensor in vortex's inference state,
-    in place: the attention KV cache and the Hyena FIR/IIR states all have the batch
-    as their first dimension."""
-    width = None
-    for params in state.values():
-        for attr in (
-            "key_value_memory_dict",
-            "fir_state_dict",
-            "fir_inner_state_dict",
-            "state_dict",
-        ):
-            tensors = getattr(params, attr, None) or {}
-            for key, value in tensors.items():
-                if width is None:
-                    width = value.shape[0]
-                if value.shape[0] != width:
-                    raise BackendError(
-                        f"vortex inference state {attr}[{key}] has {value.shape[0]} rows, "
-                        f"expected {width}: this vortex version is not supported (vtx 1.1)"
-                    )
-                tensors[key] = value.index_select(0, index.to(value.device))
-    state["mha"].max_batch_size = len(index)
-
-
-def cached_greedy(model, prompt_ids, target_ids) -> tuple[list[list[int]], np.ndarray]:
-    """Greedy tokens (T = target length of them) and the target's per-symbol
-    log-probabilities (B, T; row sums: log P(target | prompt)) for a vortex
-    StripedHyena, from one prefill and at most T - 1 single-token steps.
-
-    ``prompt_ids`` (B, L) and ``target_ids`` (B, T) are LongTensors on the model's
-    first device, without padding. Streams (rows of the running state) start as one
-    per prompt, each fed its target; when a prompt's greedy token first differs from
-    its target, its stream is copied and the copy fed the greedy tokens from then on.
-    """
-    import torch
-
-    B, L = prompt_ids.shape
-    T = target_ids.shape[1]
-    with contextlib.redirect_stdout(io.StringIO()):  # vortex prints a line here
-        state = model.initialize_inference_params(max_seqlen=L + T)
-    state["mha"].max_batch_size = B
-    dev = prompt_ids.device
-    row = torch.arange(B, device=dev)  # which prompt each stream belongs to
-    follows_target = torch.ones(B, dtype=torch.bool, device=dev)
-    on_track = torch.ones(B, dtype=torch.bool, device=dev)  # greedy == target so far
-    logprob = torch.zeros(B, T, dtype=torch.float64, device=dev)
-    tokens = torch.zeros(B, T, dtype=torch.long, device=dev)
-    with torch.inference_mode():
-        logits, state = model(prompt_ids, inference_params_dict=state)
-        last = logits[:, -1, :].float()
-        del logits
-        for t in range(T):
-            g = last.argmax(-1)
-            tgt = target_ids[row, t]
-            lp = torch.log_softmax(last, dim=-1)
-            fed = follows_target
-            logprob[row[fed], t] = lp[fed].gather(1, tgt[fed, None])[:, 0].double()
-            speaks = ~fed | on_track[row]  # streams whose argmax is the prompt's greedy token
-            tokens[row[speaks], t] = g[speaks]
-            if t == T - 1:
-                break
-            leaves = fed & on_track[row] & (g != tgt)
-            on_track[row[leaves]] = False
-            feed = torch.where(fed, tgt, g)
-            if leaves.any():
-                branch = torch.nonzero(leaves)[:, 0]
-                _take_rows(state, torch.cat([torch.arange(len(row), device=dev), branch]))
-                feed = torch.cat([feed, g[branch]])
-                row = torch.cat([row, row[branch]])
-                follows_target = torch.cat(
-                    [follows_target, torch.zeros(len(branch), dtype=torch.bool, device=dev)]
-                )
-            for params in state.values():
-                params.seqlen_offset = L + t
-            logits, state = model(feed[:, None], inference_params_dict=state)
-            last = logits[:, -1, :].float()
-    return tokens.tolist(), logprob.cpu().numpy()
-
-
-def tree_answers(model, prompt_ids, sym, targets: np.ndarray) -> TreeResult:
-    """:func:`genomic_icl.models.answers.tree_decode` on vortex's inference state:
-    one prefill of the prompts (B, L), then the answer tree's 7 levels as single-token
-    steps, the state's rows (attention KV cache, Hyena FIR and IIR states) repeated
-    level by level. ``sym`` (B, 2): the byte of each prompt's ``sym0`` and ``sym1``."""
-    import torch
-
-    B, L = prompt_ids.shape
-    with contextlib.redirect_stdout(io.StringIO()):  # vortex prints a line here
-        state = model.initialize_inference_params(max_seqlen=L + N_TARGET)
-    state["mha"].max_batch_size = B
-    depth = [0]
-
-    def step(index, feed):
-        _take_rows(state, index)
-        for params in state.values():
-            params.seqlen_offset = L + depth[0]
-        depth[0] += 1
-        logits, _ = model(feed[:, None], inference_params_dict=state)
-        return logits[:, -1, :].float()
-
-    with torch.inference_mode():
-        logits, _ = model(prompt_ids, inference_params_dict=state)
-        last = logits[:, -1, :].float()
-        del logits
-        return tree_decode(last, sym, step, targets)
 
 
 def check_fp8(spec: dict[str, Any], capabilities: list[tuple[int, int]], have_te: bool) -> None:
