@@ -117,7 +117,6 @@ def tree_decode(
     eos = {int(e) for e in eos_ids}
     sym = sym.to(dev)
     targets_t = torch.tensor(np.asarray(targets, dtype=np.int64), device=dev)
-    arange_b = torch.arange(B, device=dev)
     cum = torch.zeros(B, 1, dtype=torch.float64, device=dev)
     positions = torch.zeros(B, N_BITS, dtype=torch.float64, device=dev)
     tokens: list[list[int]] = [[] for _ in range(B)]
@@ -131,12 +130,10 @@ def tree_decode(
             n_tree = B * width
             logp = torch.log_softmax(logits.float(), dim=-1)
             tree = logp[:n_tree].view(B, width, -1)
-            pair = tree.gather(-1, sym[:, None, :].expand(B, width, 2)).double()  # (B, 2^d, 2)
-            cum = (cum[:, :, None] + pair).reshape(B, 2 * width)
-            prefix, bit = targets_t >> (N_BITS - d), (targets_t >> (N_BITS - 1 - d)) & 1
-            positions[:, d] = pair[arange_b, prefix, bit]
+            cum = _add_level(cum, positions, tree, sym, targets_t, d)
             # greedy: on the tree, then on streams that left it
-            grd_tree = tree[arange_b, torch.tensor(node, device=dev)].argmax(-1).tolist()
+            grd_tree = tree[torch.arange(B, device=dev), torch.tensor(node, device=dev)]
+            grd_tree = grd_tree.argmax(-1).tolist()
             grd_streams = logp[n_tree:].argmax(-1).tolist()
             s0, s1 = sym[:, 0].tolist(), sym[:, 1].tolist()
             new_streams, new_rows, new_feed = [], [], []
@@ -183,6 +180,19 @@ def tree_decode(
         positions.cpu().numpy(),
         positions.sum(1).cpu().numpy(),
     )
+
+
+def _add_level(cum, positions, logp, sym, targets_t, d: int):
+    """One level of the tree: ``logp`` (B, 2^d, V) the log-probabilities at the 2^d
+    prefixes of length d; returns the (B, 2^(d+1)) log-probabilities of the prefixes of
+    length d + 1 from ``cum`` (B, 2^d), and writes the target's step to ``positions``."""
+    import torch
+
+    B, width, _ = logp.shape
+    pair = logp.gather(-1, sym[:, None, :].expand(B, width, 2)).double()  # (B, 2^d, 2)
+    prefix, bit = targets_t >> (N_BITS - d), (targets_t >> (N_BITS - 1 - d)) & 1
+    positions[:, d] = pair[torch.arange(B, device=logp.device), prefix, bit]
+    return (cum[:, :, None] + pair).reshape(B, 2 * width)
 
 
 def segmented_answers(
@@ -320,3 +330,207 @@ def hf_step(model: Any, cache: Any) -> Step:
         return o.logits[:, -1, :]
 
     return step
+
+
+# -- the tree over the prompt's shared keys (attention-only models) -----------------------
+
+#: The tree's nodes below the root, fed in one pass: 2 + 4 + ... + 128.
+TREE_NODES = N_SYMBOLS - 2
+
+
+def shared_tree_limit(model: Any) -> int:
+    """The longest prompt (tokens) whose tree :func:`shared_tree_decode` computes exactly
+    for ``model``; 0 when never. It needs a cache of attention layers only (plain or
+    sliding-window key-value layers: no convolution, recurrent or quantized state, which
+    nodes could not share) and an attention that adds a custom 4D mask (``eager`` or
+    ``sdpa``); probed by one two-token pass of the decoder. A sliding window must hold
+    the prompt, the tree and the greedy streams after it."""
+    import sys
+
+    import torch
+    from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
+
+    config = model.config
+    if getattr(config, "_attn_implementation", None) not in ("eager", "sdpa"):
+        return 0
+    try:
+        weight = model.get_input_embeddings().weight
+        ids = torch.zeros((1, 2), dtype=torch.long, device=weight.device)
+        with torch.inference_mode():
+            cache = model.get_decoder()(input_ids=ids, use_cache=True).past_key_values
+    except Exception:  # an unusual model: keep the row-copy tree, which works for any
+        return 0
+    layers = getattr(cache, "layers", None)
+    if not layers or any(type(x) not in (DynamicLayer, DynamicSlidingWindowLayer) for x in layers):
+        return 0
+    window = getattr(config, "sliding_window", None)
+    if window is None or getattr(config, "use_sliding_window", True) is False:
+        return sys.maxsize
+    return max(0, int(window) - 1 - TREE_NODES - 2 * N_BITS)
+
+
+def shared_chunks(n_rows: int, length: int, batch_tokens: int) -> list[slice]:
+    """Consecutive slices of a batch's rows for :func:`shared_tree_decode`: a chunk's
+    254 tree logits per prompt are at most the 8 per prompt that a teacher-forced pass
+    over the batch keeps (at least one row per chunk)."""
+    per = max(1, N_BITS * batch_tokens // (TREE_NODES * (length + N_BITS)))
+    return [slice(i, min(i + per, n_rows)) for i in range(0, n_rows, per)]
+
+
+def _tree_layout(device):
+    """The tree's nodes below the root, by depth then prefix: their depth (1..7), their
+    prefix (0..2^depth - 1) and (nodes, nodes) which nodes each sees (itself and its
+    ancestors)."""
+    import torch
+
+    depth = torch.cat([torch.full((1 << d,), d) for d in range(1, N_BITS)]).to(device)
+    prefix = torch.cat([torch.arange(1 << d) for d in range(1, N_BITS)]).to(device)
+    up = depth[:, None] - depth[None, :]
+    sees = (up >= 0) & ((prefix[:, None] >> up.clamp(min=0)) == prefix[None, :])
+    return depth, prefix, sees
+
+
+def prompt_positions(mask):
+    """Position ids of left-padded prompts (``mask`` (B, L), 1 on tokens): 0 at each
+    prompt's first token, as if it stood alone."""
+    return (mask.long().cumsum(1) - 1).clamp(min=0)
+
+
+def shared_tree_decode(
+    model: Any,
+    cache: Any,
+    last,
+    mask,
+    sym,
+    targets: np.ndarray,
+    eos_ids: Sequence[int] = (),
+) -> TreeResult:
+    """:func:`tree_decode`'s result for an attention-only model (see
+    :func:`shared_tree_limit`), without copying the prompts' cache.
+
+    The 254 nodes of depth 1..7 of every prompt's tree (each fed its last symbol) go in
+    one pass over the prompts' cache, with a 4D mask in which a node sees its prompt's
+    tokens (not its padding) and its own ancestors only, at position ids of its prompt
+    length + depth - 1: each node's context is exactly prompt + prefix. Greedy
+    decoding follows the tree's argmaxes; a row that leaves the tree continues from
+    the prompt's cache (its rows selected once, the tree's keys masked out), fed its
+    prefix and then one token per step.
+
+    Args:
+        model: a transformers causal LM.
+        cache: its cache after the prompts (B rows; grows and is reordered here).
+        last: (B, V) logits after each prompt.
+        mask: (B, L) 1 on prompt tokens, 0 on left padding.
+        sym, targets, eos_ids: as :func:`tree_decode`.
+    """
+    import torch
+
+    B, L = mask.shape
+    dev = last.device
+    eos = {int(e) for e in eos_ids}
+    sym = sym.to(dev)
+    mask = mask.to(dev).long()
+    real = mask.sum(1)
+    depth, prefix, sees = _tree_layout(dev)
+    feed = sym.gather(1, (prefix & 1)[None, :].expand(B, -1))  # (B, 254)
+    allowed = torch.cat(
+        [mask.bool()[:, None, :].expand(B, TREE_NODES, L), sees.expand(B, -1, -1)], 2
+    )
+    dtype = model.dtype  # what the attention adds the mask to
+    add = torch.zeros(allowed.shape, dtype=dtype, device=dev)
+    add.masked_fill_(~allowed, torch.finfo(dtype).min)
+    with torch.inference_mode():
+        out = model(
+            input_ids=feed,
+            attention_mask=add[:, None],
+            position_ids=real[:, None] + depth[None, :] - 1,
+            past_key_values=cache,
+            use_cache=True,
+        )
+    levels = [last[:, None, :]] + [
+        out.logits[:, (1 << d) - 2 : (1 << (d + 1)) - 2] for d in range(1, N_BITS)
+    ]
+    cache = out.past_key_values
+    del out, add, allowed
+    targets_t = torch.tensor(np.asarray(targets, dtype=np.int64), device=dev)
+    cum = torch.zeros(B, 1, dtype=torch.float64, device=dev)
+    positions = torch.zeros(B, N_BITS, dtype=torch.float64, device=dev)
+    greedy = []
+    with torch.inference_mode():
+        for d, logits in enumerate(levels):
+            logp = torch.log_softmax(logits.float(), dim=-1)
+            cum = _add_level(cum, positions, logp, sym, targets_t, d)
+            greedy.append(logp.argmax(-1).tolist())  # (B, 2^d)
+    del levels
+    s0, s1 = sym[:, 0].tolist(), sym[:, 1].tolist()
+    tokens: list[list[int]] = []
+    for b in range(B):
+        row, node = [], 0
+        for d in range(N_BITS):
+            g = greedy[d][b][node]
+            row.append(g)
+            if g not in (s0[b], s1[b]):
+                break
+            node = 2 * node + int(g == s1[b])
+        tokens.append(row)
+    streams = [b for b in range(B) if len(tokens[b]) < N_BITS and tokens[b][-1] not in eos]
+    if streams:
+        _continue_streams(model, cache, mask, real, streams, tokens, eos)
+    return TreeResult(
+        tokens,
+        cum.cpu().numpy(),
+        positions.cpu().numpy(),
+        positions.sum(1).cpu().numpy(),
+    )
+
+
+def _continue_streams(model, cache, mask, real, rows: list[int], tokens, eos: set[int]) -> None:
+    """Greedy decoding of prompts ``rows`` that left the tree, from the cache after the
+    prompts and the tree (its rows selected in place; the tree's keys masked out), to
+    N_BITS tokens or EOS: each fed its tokens so far in one right-padded pass (causal,
+    the padding masked out), then one token per step."""
+    import torch
+
+    dev = mask.device
+    index = torch.tensor(rows, dtype=torch.long, device=dev)
+    select_rows(cache, index)
+    seqs = [tokens[b] for b in rows]
+    width = max(len(s) for s in seqs)
+    ids = torch.tensor([s + [s[-1]] * (width - len(s)) for s in seqs], device=dev)
+    fed = torch.tensor([len(s) for s in seqs], device=dev)
+    keys = torch.cat(
+        [
+            mask[index],
+            torch.zeros(len(rows), TREE_NODES, dtype=torch.long, device=dev),
+            (torch.arange(width, device=dev)[None, :] < fed[:, None]).long(),
+        ],
+        1,
+    )
+    pos = real[index][:, None] + torch.arange(width, device=dev)[None, :]
+    with torch.inference_mode():
+        out = model(
+            input_ids=ids,
+            attention_mask=keys,
+            position_ids=pos,
+            past_key_values=cache,
+            use_cache=True,
+        )
+        nxt = out.logits[torch.arange(len(rows), device=dev), fed - 1].argmax(-1)
+        while True:
+            live = False
+            for s, g in zip(seqs, nxt.tolist(), strict=True):
+                if len(s) < N_BITS and s[-1] not in eos:
+                    s.append(g)
+                    live = live or (len(s) < N_BITS and g not in eos)
+            if not live:
+                return
+            keys = torch.cat([keys, torch.ones(len(rows), 1, dtype=torch.long, device=dev)], 1)
+            out = model(
+                input_ids=nxt[:, None],
+                attention_mask=keys,
+                position_ids=(real[index] + fed)[:, None],
+                past_key_values=out.past_key_values,
+                use_cache=True,
+            )
+            fed = fed + 1
+            nxt = out.logits[:, -1].argmax(-1)

@@ -143,6 +143,11 @@ class HFBackend(Backend):
         self.decoding = spec.get("decoding", "greedy")
         self.answers = bool(spec.get("answers", False)) or self.decoding == "rank"
         self.multiple = int(spec.get("prompt_multiple", 1))
+        from genomic_icl.models.answers import shared_tree_limit
+
+        #: prompts up to this many tokens get the tree over shared keys (0: never)
+        self._shared_limit = shared_tree_limit(self.model) if self.answers else 0
+        self.tree_path: str | None = None  #: the last batch's tree: "shared" or "rows"
 
     def describe(self) -> str:
         n = sum(p.numel() for p in self.model.parameters())
@@ -207,14 +212,17 @@ class HFBackend(Backend):
         sym = self.symbol_ids(batch, p, t)
         answers = positions = None
         if sym is not None and self.answers:
-            from genomic_icl.models.answers import concat_results, tree_chunks
+            from genomic_icl.models.answers import concat_results, shared_chunks, tree_chunks
 
             bits = batch["target_bits"].to_numpy()
+            length = prompt_ids.shape[1]
+            shared = length <= self._shared_limit
+            chunks = (shared_chunks if shared else tree_chunks)(
+                len(batch), length, self.batch_tokens
+            )
+            self.tree_path = "shared" if shared else "rows"
             res = concat_results(
-                [
-                    self._tree(prompt_ids[c], sym[c], bits[c])
-                    for c in tree_chunks(len(batch), prompt_ids.shape[1], self.batch_tokens)
-                ]
+                [self._tree(prompt_ids[c], sym[c], bits[c], shared) for c in chunks]
             )
             tokens, logprob = res.tokens, res.logprob
             positions, answers = res.position_logprobs, res.answer_logprobs
@@ -275,18 +283,23 @@ class HFBackend(Backend):
         pairs = [[ids[a], ids[b]] for a, b in zip(s0, s1, strict=True)]
         return torch.tensor(pairs, dtype=torch.long, device=self.device)
 
-    def _tree(self, prompt_ids, sym, targets: np.ndarray):
-        """The answer tree from one pass over the prompts
-        (:func:`genomic_icl.models.answers.tree_decode`)."""
+    def _tree(self, prompt_ids, sym, targets: np.ndarray, shared: bool):
+        """The answer tree from one pass over the prompts: over their shared keys
+        (:func:`genomic_icl.models.answers.shared_tree_decode`) or on copies of their
+        state (:func:`genomic_icl.models.answers.tree_decode`)."""
         import torch
 
-        from genomic_icl.models.answers import hf_step, tree_decode
+        from genomic_icl.models.answers import hf_step, shared_tree_decode, tree_decode
 
         kw = {"logits_to_keep": 1} if self._keep else {}
         with torch.inference_mode():
             out = self.model(input_ids=prompt_ids, use_cache=True, **kw)
-        step = hf_step(self.model, out.past_key_values)
-        return tree_decode(out.logits[:, -1, :], sym, step, targets, self.eos_ids)
+        last, cache = out.logits[:, -1, :], out.past_key_values
+        del out
+        if shared:
+            mask = torch.ones_like(prompt_ids)
+            return shared_tree_decode(self.model, cache, last, mask, sym, targets, self.eos_ids)
+        return tree_decode(last, sym, hf_step(self.model, cache), targets, self.eos_ids)
 
     def logits(self, ids, keep: int = 1):
         import torch
