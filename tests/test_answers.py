@@ -253,3 +253,74 @@ def pd_concat(tables):
     import pandas as pd
 
     return pd.concat(tables, ignore_index=True)
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2", "mistral", "lfm2"])
+def test_shared_tree_is_taken_and_equals_the_row_copy_tree(arch):
+    """Attention-only models take the tree over the prompt's shared keys (LFM2, with a
+    convolution state, keeps the row-copy tree), with the row-copy tree's numbers;
+    a left-padded batch of prompts of different lengths gives each prompt's own."""
+    from genomic_icl.models.answers import (
+        hf_step,
+        prompt_positions,
+        shared_tree_decode,
+        shared_tree_limit,
+        tree_decode,
+    )
+
+    tok = char_tokenizer("ACGT")
+    model = tiny(arch, len(tok), seed=3, eos=tok.eos_token_id)
+    favour = torch.zeros(len(tok))  # greedy also leaves the tree and stops at EOS
+    favour[tok.convert_tokens_to_ids(["A", tok.eos_token])] = torch.tensor([6.0, 6.5])
+    model.get_output_embeddings().register_forward_hook(lambda _m, _a, out: out + favour)
+    df = pd_concat([prompt_table(FUNCS, n, 1, GEN, 4) for n in (2, 5)])
+    shared = HFBackend(spec(answers=True), model=model, tokenizer=tok)
+    rows = HFBackend(spec(answers=True), model=model, tokenizer=tok)
+    rows._shared_limit = 0
+    got, lp, pos, ans = run_all(shared, df)
+    assert shared.tree_path == ("rows" if arch == "lfm2" else "shared")
+    want, lp_w, pos_w, ans_w = run_all(rows, df)
+    assert rows.tree_path == "rows"
+    assert got["ids"] == want["ids"]
+    np.testing.assert_allclose(ans, ans_w, atol=1e-5)
+    np.testing.assert_allclose(pos, pos_w, atol=1e-5)
+    np.testing.assert_allclose(lp, lp_w, atol=1e-5)
+    if arch == "lfm2":
+        assert shared_tree_limit(model) == 0
+        return
+    # a left-padded batch of prompts of different lengths, against each prompt alone
+    ids = tok(df.prompt.tolist())["input_ids"]
+    width = max(len(x) for x in ids)
+    padded = torch.tensor([[tok.pad_token_id] * (width - len(x)) + x for x in ids])
+    mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids])
+    sym = torch.tensor(
+        [tok.convert_tokens_to_ids([a, b]) for a, b in zip(df.sym0, df.sym1, strict=True)]
+    )
+    bits = df.target_bits.to_numpy()
+    with torch.inference_mode():
+        out = model(
+            input_ids=padded,
+            attention_mask=mask,
+            position_ids=prompt_positions(mask),
+            use_cache=True,
+        )
+    res = shared_tree_decode(
+        model, out.past_key_values, out.logits[:, -1], mask, sym, bits, [tok.eos_token_id]
+    )
+    left = 0
+    for r, x in enumerate(ids):
+        with torch.inference_mode():
+            one = model(input_ids=torch.tensor([x]), use_cache=True)
+        alone = tree_decode(
+            one.logits[:, -1],
+            sym[r : r + 1],
+            hf_step(model, one.past_key_values),
+            bits[r : r + 1],
+            [tok.eos_token_id],
+        )
+        assert res.tokens[r] == alone.tokens[0]
+        np.testing.assert_allclose(res.answer_logprobs[r], alone.answer_logprobs[0], atol=1e-5)
+        np.testing.assert_allclose(res.position_logprobs[r], alone.position_logprobs[0], atol=1e-5)
+        s = {tok.convert_tokens_to_ids(df.sym0.iloc[r]), tok.convert_tokens_to_ids(df.sym1.iloc[r])}
+        left += len(x) < width and len(res.tokens[r]) == 8 and not set(res.tokens[r]) <= s
+    assert len({len(x) for x in ids}) > 1 and left > 0  # padded rows that left the tree
