@@ -35,6 +35,18 @@ process. The last line is ``cost vs one pass: <x>x  speedup vs per-prompt greedy
 <y>x  identical: <k>/<N>``.
 
     python benchmarks/inference.py --evo2 [--per-n 16] [--greedy-per-n 4]
+
+``--tree`` times the answer distribution (``answers: true``: greedy, the target's
+per-position log-probabilities and all 256 answers) per architecture, on tiny random
+transformers models of the default DNA model's size (2 layers, width 128, character
+tokenizer) and genomic prompts at n = 4 and n = 128 (``--per-n`` prompts each),
+against one batched teacher-forced pass over the same prompts + targets in the same
+batches: the tree over the prompt's shared keys where the model takes it (``shared``)
+and the row-copy tree (``rows``, forced for comparison), in CPU seconds of the
+process. One line per architecture and n: ``<arch> n=<n> <L> tokens: pass <s>s
+shared <s>s (<x>x) rows <s>s (<y>x)``.
+
+    python benchmarks/inference.py --tree [--per-n 16] [--threads 1]
 """
 
 from __future__ import annotations
@@ -63,7 +75,12 @@ def main() -> None:
     ap.add_argument(
         "--greedy-per-n", type=int, default=4, help="--evo2: prompts also decoded one by one"
     )
+    ap.add_argument("--tree", action="store_true", help="time the answer tree per architecture")
+    ap.add_argument("--arch", nargs="*", help="--tree: only these architectures")
     args = ap.parse_args()
+    if args.tree:
+        tree(args)
+        return
     if args.dna:
         dna(args)
         return
@@ -235,6 +252,100 @@ def dna(args) -> None:
         f"greedy_kv/forward: {tot['kv'] / tot['fwd']:.2f} "
         f"predictions/forward: {tot['pred'] / tot['fwd']:.2f}"
     )
+
+
+def tiny_model(arch: str, vocab: int, eos: int):
+    """A random transformers model of the default DNA model's size (2 layers, width 128,
+    8 heads, context 4096)."""
+    import torch
+    import transformers
+
+    torch.manual_seed(0)
+    if arch == "gpt2":
+        cfg = transformers.GPT2Config(
+            vocab_size=vocab, n_embd=128, n_layer=2, n_head=8, n_positions=4096, eos_token_id=eos
+        )
+        return transformers.GPT2LMHeadModel(cfg).eval()
+    classes = {
+        "llama": ("LlamaConfig", "LlamaForCausalLM", {}),
+        "mistral": ("MistralConfig", "MistralForCausalLM", {}),
+        "qwen3": ("Qwen3Config", "Qwen3ForCausalLM", {"head_dim": 16}),
+        "lfm2": ("Lfm2Config", "Lfm2ForCausalLM", {"layer_types": ["conv", "full_attention"]}),
+    }
+    cfg_name, model_name, extra = classes[arch]
+    cfg = getattr(transformers, cfg_name)(
+        vocab_size=vocab,
+        hidden_size=128,
+        intermediate_size=512,
+        num_hidden_layers=2,
+        num_attention_heads=8,
+        num_key_value_heads=8,
+        max_position_embeddings=4096,
+        eos_token_id=eos,
+        **extra,
+    )
+    return getattr(transformers, model_name)(cfg).eval()
+
+
+def tree(args) -> None:
+    """The answer tree's cost per architecture (``--tree``): see the module docstring."""
+    import os
+
+    import pandas as pd
+    import torch
+
+    from genomic_icl.functions import FUNCTION_NAMES
+    from genomic_icl.models.hf import HFBackend
+    from genomic_icl.prompts import Encoding, prompt_table
+    from genomic_icl.tokenization import char_tokenizer
+
+    torch.set_num_threads(args.threads)
+    clock = time.process_time
+    tok = char_tokenizer("ACGT")
+    enc = Encoding("genomic", "ACGT")
+    fns = list(FUNCTION_NAMES[: args.per_n])
+    print(
+        f"{len(fns)} prompts per n; {args.threads} thread(s); CPU seconds of this process; "
+        f"load {os.getloadavg()}"
+    )
+    for arch in args.arch or ["llama", "qwen3", "mistral", "gpt2", "lfm2"]:
+        model = tiny_model(arch, len(tok), tok.eos_token_id)
+        spec = {
+            "name": arch,
+            "backend": "hf",
+            "checkpoint": "-",
+            "batch_tokens": args.batch_tokens,
+            "answers": True,
+        }
+        HFBackend(spec, model=model, tokenizer=tok).run(prompt_table(fns[:2], 1, 1, enc, 1))
+        for n in (4, 128):
+            df = pd.concat([prompt_table(fns, n, 1, enc, 2025)], ignore_index=True)
+            times = {}
+            for path in ("shared", "rows"):
+                backend = HFBackend(spec, model=model, tokenizer=tok)
+                if path == "rows":
+                    backend._shared_limit = 0
+                plan = backend.plan(df)
+                t0 = clock()
+                for rows in plan:
+                    backend.run(df.iloc[rows])
+                times[path] = (clock() - t0, backend.tree_path)
+            t0 = clock()
+            with torch.inference_mode():
+                for rows in plan:
+                    p, t = backend.encode(
+                        df.prompt.iloc[rows].tolist(), df.target.iloc[rows].tolist()
+                    )
+                    ids = torch.cat([torch.tensor(p), torch.tensor(t)[:, :-1]], 1)
+                    model(input_ids=ids, use_cache=True, logits_to_keep=8)
+            one = clock() - t0
+            length = len(backend.encode([df.prompt.iloc[0]], [df.target.iloc[0]])[0][0])
+            (sh, sh_path), (rw, _) = times["shared"], times["rows"]
+            print(
+                f"{arch:8s} n={n:3d} {length:5d} tokens: pass {one:6.2f}s  "
+                f"{sh_path} {sh:6.2f}s ({sh / one:5.2f}x)  rows {rw:6.2f}s ({rw / one:5.2f}x)",
+                flush=True,
+            )
 
 
 def evo2(args) -> None:
