@@ -172,3 +172,12 @@ def test_shortest_prompt_tokens_are_those_of_the_prompts_built(shots):
         )
         built = table.prompt.str.len().min() + table.target.str.len().min()
         assert shortest_prompt_tokens(spec, config) == built
+
+
+def test_evo2_answer_tree_counts_its_copies():
+    """The row-copy answer tree (Evo 2) holds the prompts' KV cache and up to 4 copies'
+    worth: more than the two greedy streams."""
+    entry = {"backend": "evo2", "checkpoint": "evo2_7b", "batch_tokens": 65536}
+    plain = estimate(entry, 33)
+    for answers in ({"answers": True}, {"decoding": "rank"}):
+        assert estimate(entry | answers, 33).bytes_per_token > plain.bytes_per_token

@@ -21,7 +21,14 @@ The peak of one batch of N tokens (prompts + targets; bf16 = 2 bytes a value):
   greedy leaves the target), and one block's transients: input projections (3 rows),
   the long convolution's FFT of twice the length in fp32 complex (the signal, its
   transform, the product and the inverse: 28 bytes per channel per token), the MLP
-  (3 rows of its inner width), and the full-vocabulary logits of the prefill.
+  (3 rows of its inner width), and the full-vocabulary logits of the prefill. With
+  the answer distribution (``answers: true`` or ``decoding: rank``) the prompts' KV
+  cache and the answer tree's copies of it, at most ``TREE_CACHE_FACTOR`` (4) times the
+  batch's tokens (:func:`genomic_icl.models.answers.tree_chunks`), instead.
+
+The ``hf`` models known here are attention-only: their answer tree shares the
+prompt's keys (:func:`genomic_icl.models.answers.shared_tree_decode`), its chunks
+keep no more logits than the teacher-forced pass's 8 per prompt, and it adds no copy.
 
 A model spread over g GPUs (``resources.gpu``: vortex and ``device_map="auto"`` split
 the layers evenly) holds 1/g of the weights and cache on each and one block's
@@ -143,7 +150,12 @@ def estimate(spec: dict[str, Any], tokens_per_prompt: int) -> Estimate | None:
         logits = prompts_per_token * TARGET * arch.vocab * (b + 4 + 4)
         per_token = kv / gpus + max(layer, logits)
     else:
-        kv = 2 * 2 * arch.attn_layers * arch.kv_width * b  # up to two streams per prompt
+        from genomic_icl.models.answers import TREE_CACHE_FACTOR
+
+        tree = bool(spec.get("answers")) or spec.get("decoding") == "rank"
+        # the prompts and their tree's copies, or up to two greedy streams per prompt
+        copies = 1 + TREE_CACHE_FACTOR if tree else 2
+        kv = copies * 2 * arch.attn_layers * arch.kv_width * b
         layer = 28 * arch.hidden + b * (3 * arch.hidden + 3 * arch.inner + 4 * arch.hidden)
         per_token = kv / gpus + layer + arch.vocab * b
     weights = arch.params * b / GIB
