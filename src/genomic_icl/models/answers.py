@@ -4,20 +4,30 @@ An answer is 8 symbols, each ``sym0`` or ``sym1`` of its trial; answer ``a`` is 
 bits of ``a``, most significant first (:func:`genomic_icl.prompts.encode_bits`).
 
 **One symbol per token** (character, byte and digit-splitting tokenizers: Evo 2, the
-default DNA model, Qwen3 on digits): :func:`tree_decode` walks the binary tree of the
-answers from the state after the prompt, one level per step: level d holds the 2^d
-answer prefixes of length d of every prompt as rows of the model's state (its KV
-cache, LFM2's convolution state, vortex's Hyena state), each fed its last symbol.
-That is 2 + 4 + ... + 128 = 254 single-token rows per prompt in 7 batched steps, and
-each row's context is exactly the prompt and its prefix, so every answer's
-probability is the product of 8 exact next-token probabilities: exact up to floating
-point. Row expansion copies the state level by level (rather than a tree attention
-mask over shared keys), because it is exact for every state a model keeps, including
-convolution and recurrent states, which a mask cannot share between branches. The
-same steps give the target's per-position log-probabilities (its path in the tree)
-and the greedy continuation: greedy decoding follows the tree while its argmax is one
-of the two symbols, and a row that leaves the tree continues as its own stream in the
-same steps.
+default DNA model, Qwen3 on digits): every answer's probability is the product of 8
+next-token probabilities along the binary tree of the answers: its 254 nodes below
+the root (2 + 4 + ... + 128 answer prefixes of length 1..7, each fed its last
+symbol), each in the context of exactly the prompt and its prefix, so the result is
+exact up to floating point. Two ways to compute them:
+
+* **Over the prompt's shared keys** (:func:`shared_tree_decode`), for models whose
+  cache holds attention layers only (Llama, Mistral, Qwen2/3, GPT-2 in transformers;
+  :func:`shared_tree_limit` inspects the cache's layer types and the attention): the
+  prompt's cache is computed once and all 254 nodes go in one more pass over it, with
+  a 4D mask in which each node sees its prompt and its own ancestors only, at position
+  ids prompt length + depth - 1. No copies: at n = 128 (2,184 tokens) it costs 1.2-1.4x
+  one teacher-forced pass on a CPU (docs/models.md, "Cost and memory").
+* **On copies of the state** (:func:`tree_decode`, the general fallback): level d
+  holds the 2^d prefixes of every prompt as rows of the model's state (its KV cache,
+  LFM2's convolution state, vortex's Hyena state), in 7 batched single-token steps.
+  Exact for every state a model keeps, including convolution and recurrent states,
+  which a mask cannot share between branches, but each level copies the prompt's
+  cache into its rows (254 copies per prompt): 9-23x one pass.
+
+Both give the target's per-position log-probabilities (its path in the tree) and the
+greedy continuation: greedy decoding follows the tree while its argmax is one of the
+two symbols, and a row that leaves the tree continues as its own stream (in the same
+steps; over the shared keys, from the prompt's cache with the tree's keys masked out).
 
 **Several symbols per token** (k-mers, BPE): see :func:`segmented_answers`.
 
