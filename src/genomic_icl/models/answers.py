@@ -15,7 +15,7 @@ exact up to floating point. Two ways to compute them:
   :func:`shared_tree_limit` inspects the cache's layer types and the attention): the
   prompt's cache is computed once and all 254 nodes go in one more pass over it, with
   a 4D mask in which each node sees its prompt and its own ancestors only, at position
-  ids prompt length + depth - 1. No copies: at n = 128 (2,184 tokens) it costs 1.2-1.4x
+  ids prompt length + depth - 1. No copies: at n = 128 (2,184 tokens) it costs 1.0-1.3x
   one teacher-forced pass on a CPU (docs/models.md, "Cost and memory").
 * **On copies of the state** (:func:`tree_decode`, the general fallback): level d
   holds the 2^d prefixes of every prompt as rows of the model's state (its KV cache,
