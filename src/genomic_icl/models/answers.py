@@ -436,13 +436,12 @@ def shared_tree_decode(
     import torch
 
     B, L = mask.shape
-    dev = last.device
+    dev = mask.device  # the model's input device (its logits may be on another GPU)
     eos = {int(e) for e in eos_ids}
-    sym = sym.to(dev)
-    mask = mask.to(dev).long()
+    mask = mask.long()
     real = mask.sum(1)
     depth, prefix, sees = _tree_layout(dev)
-    feed = sym.gather(1, (prefix & 1)[None, :].expand(B, -1))  # (B, 254)
+    feed = sym.to(dev).gather(1, (prefix & 1)[None, :].expand(B, -1))  # (B, 254)
     allowed = torch.cat(
         [mask.bool()[:, None, :].expand(B, TREE_NODES, L), sees.expand(B, -1, -1)], 2
     )
@@ -462,9 +461,11 @@ def shared_tree_decode(
     ]
     cache = out.past_key_values
     del out, add, allowed
-    targets_t = torch.tensor(np.asarray(targets, dtype=np.int64), device=dev)
-    cum = torch.zeros(B, 1, dtype=torch.float64, device=dev)
-    positions = torch.zeros(B, N_BITS, dtype=torch.float64, device=dev)
+    out_dev = last.device
+    sym = sym.to(out_dev)
+    targets_t = torch.tensor(np.asarray(targets, dtype=np.int64), device=out_dev)
+    cum = torch.zeros(B, 1, dtype=torch.float64, device=out_dev)
+    positions = torch.zeros(B, N_BITS, dtype=torch.float64, device=out_dev)
     greedy = []
     with torch.inference_mode():
         for d, logits in enumerate(levels):
@@ -525,7 +526,8 @@ def _continue_streams(model, cache, mask, real, rows: list[int], tokens, eos: se
             past_key_values=cache,
             use_cache=True,
         )
-        nxt = out.logits[torch.arange(len(rows), device=dev), fed - 1].argmax(-1)
+        at = out.logits.device
+        nxt = out.logits[torch.arange(len(rows), device=at), fed.to(at) - 1].argmax(-1).to(dev)
         while True:
             live = False
             for s, g in zip(seqs, nxt.tolist(), strict=True):
@@ -543,4 +545,4 @@ def _continue_streams(model, cache, mask, real, rows: list[int], tokens, eos: se
                 use_cache=True,
             )
             fed = fed + 1
-            nxt = out.logits[:, -1].argmax(-1)
+            nxt = out.logits[:, -1].argmax(-1).to(dev)
