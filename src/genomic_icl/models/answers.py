@@ -433,6 +433,7 @@ def shared_tree_decode(
         mask: (B, L) 1 on prompt tokens, 0 on left padding.
         sym, targets, eos_ids: as :func:`tree_decode`.
     """
+    import numpy as np
     import torch
 
     B, L = mask.shape
