@@ -12,7 +12,6 @@ from genomic_icl.config import (
     pretrained_dir,
     pretrained_name,
 )
-from genomic_icl.figure_registry import empty_tables
 from genomic_icl.planning import check_config, check_config_files
 
 # The checks `genomic-icl validate` runs, in one library call (genomic_icl.planning):
@@ -85,17 +84,3 @@ def all_outputs():
         ),
     ]
 
-
-# tables this config's models leave without rows: written (with their header), but not
-# listed in the report
-EMPTY_TABLES = empty_tables(
-    config["models"], config["stats"]["baseline"], config["stats"]["comparisons"]
-)
-
-
-def table_output(name):
-    """results/tables/NAME.tsv, in the report's Tables with its caption unless empty."""
-    path = f"results/tables/{name}.tsv"
-    if name in EMPTY_TABLES:
-        return path
-    return report(path, caption=f"../report/tables/{name}.rst", category="Tables")

@@ -2,43 +2,42 @@
 # TSV in results/tables/, listed in the report under "Tables" with a caption naming its
 # test.
 # Library: genomic_icl.stats; scripts are thin glue.
+from genomic_icl.figure_registry import empty_tables
+from genomic_icl.table_registry import TABLES, tables_of
+
 SCORED = expand("results/scored/{model}.parquet", model=MODELS)
-TABLES = "results/tables/{}.tsv"
 # the joint bootstrap's replicates of every (model, n) accuracy: one draw for all models,
 # read by every rule whose SEs combine models (differences, family means, slopes)
 REPLICATES = "results/bootstrap/accuracy_replicates.parquet"
+# The table registry (genomic_icl.table_registry) lists every table with its builder
+# (the genomic_icl.stats function a rule below runs) and caption; each rule's table
+# outputs are those of its builder.
+STATS_TARGETS = [spec.path for spec in TABLES.values()]
+# tables this config's models leave without rows: written (with their header), but not
+# listed in the report
+EMPTY_TABLES = empty_tables(
+    config["models"], config["stats"]["baseline"], config["stats"]["comparisons"]
+)
 
 
-STATS_TARGETS = [
-    TABLES.format(name)
-    for name in (
-        "accuracy",
-        "fits",
-        "fits_vs_size",
-        "vs_mode",
-        "scaling",
-        "family_means",
-        "clustered_fits",
-        "per_task",
-        "mistakes",
-        "diversity_zero",
-        "power",
-        "bitload",
-        "target_diversity",
-        "paired",
-        "in_context_loss",
-        "in_context_loss_positions",
-        "in_context_loss_fits",
-        "answer_distribution",
-    )
-]
+def table_outputs(builder):
+    """The named outputs of the tables of ``builder``: results/tables/NAME.tsv, in the
+    report's Tables with the registry's caption unless the table is empty."""
+    outputs = {}
+    for name in tables_of(builder):
+        spec = TABLES[name]
+        outputs[name] = spec.path
+        if name not in EMPTY_TABLES:
+            caption = f"../report/tables/{spec.caption}"
+            outputs[name] = report(spec.path, caption=caption, category="Tables")
+    return outputs
 
 
 rule accuracy:
     input:
         SCORED,
     output:
-        accuracy=table_output("accuracy"),
+        **table_outputs("bootstrap_tables"),
         replicates=REPLICATES,
     log:
         "logs/stats/accuracy.log",
@@ -56,14 +55,10 @@ rule accuracy:
 
 rule stats_fits:
     input:
-        accuracy=TABLES.format("accuracy"),
+        accuracy=TABLES["accuracy"].path,
         replicates=REPLICATES,
     output:
-        fits=table_output("fits"),
-        fits_vs_size=table_output("fits_vs_size"),
-        vs_mode=table_output("vs_mode"),
-        scaling=table_output("scaling"),
-        family_means=table_output("family_means"),
+        **table_outputs("accuracy_tables"),
     log:
         "logs/stats/fits.log",
     conda:
@@ -83,11 +78,7 @@ rule stats_trials:
     input:
         SCORED,
     output:
-        clustered_fits=table_output("clustered_fits"),
-        per_task=table_output("per_task"),
-        mistakes=table_output("mistakes"),
-        diversity_zero=table_output("diversity_zero"),
-        power=table_output("power"),
+        **table_outputs("trial_tables"),
     log:
         "logs/stats/trials.log",
     conda:
@@ -108,8 +99,7 @@ rule stats_breakdowns:
     input:
         SCORED,
     output:
-        bitload=table_output("bitload"),
-        target_diversity=table_output("target_diversity"),
+        **table_outputs("breakdown_tables"),
     log:
         "logs/stats/breakdowns.log",
     conda:
@@ -129,7 +119,7 @@ rule stats_paired:
         scored=SCORED,
         replicates=REPLICATES,
     output:
-        table_output("paired"),
+        **table_outputs("comparison_tables"),
     log:
         "logs/stats/paired.log",
     conda:
@@ -152,10 +142,7 @@ rule stats_loss:
     input:
         SCORED,
     output:
-        in_context_loss=table_output("in_context_loss"),
-        in_context_loss_positions=table_output("in_context_loss_positions"),
-        in_context_loss_fits=table_output("in_context_loss_fits"),
-        answer_distribution=table_output("answer_distribution"),
+        **table_outputs("loss_tables"),
     log:
         "logs/stats/loss.log",
     conda:

@@ -3,8 +3,8 @@
 
 import pandas as pd
 
-from genomic_icl.io import read_table, write_tsv
-from genomic_icl.stats import JointBootstrap, accuracy_tables, model_metadata
+from genomic_icl.io import read_table
+from genomic_icl.stats import JointBootstrap, accuracy_tables, model_metadata, write_tables
 from genomic_icl.workflow import logged
 
 with logged(snakemake.log[0]):
@@ -13,5 +13,4 @@ with logged(snakemake.log[0]):
     s = snakemake.params.stats
     meta = model_metadata(snakemake.params.models)
     tables = accuracy_tables(accuracy, meta, s["baseline"], s["alpha"], boot)
-    for name, path in snakemake.output.items():
-        write_tsv(tables[name], path)
+    write_tables("accuracy_tables", tables, snakemake.output)

@@ -3,8 +3,8 @@ posterior predictive, per position, fits, answer distribution)."""
 
 import pandas as pd
 
-from genomic_icl.io import read_table, write_tsv
-from genomic_icl.stats import loss_tables
+from genomic_icl.io import read_table
+from genomic_icl.stats import loss_tables, write_tables
 from genomic_icl.workflow import logged
 
 with logged(snakemake.log[0]):
@@ -14,5 +14,4 @@ with logged(snakemake.log[0]):
     for row in tables["in_context_loss_fits"].itertuples():
         if pd.isna(row.slope):
             print(f"model {row.model}: {row.power_law}")
-    for name, path in snakemake.output.items():
-        write_tsv(tables[name], path)
+    write_tables("loss_tables", tables, snakemake.output)

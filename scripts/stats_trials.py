@@ -3,8 +3,8 @@ power note)."""
 
 import pandas as pd
 
-from genomic_icl.io import read_table, write_tsv
-from genomic_icl.stats import trial_tables
+from genomic_icl.io import read_table
+from genomic_icl.stats import trial_tables, write_tables
 from genomic_icl.workflow import logged
 
 with logged(snakemake.log[0]):
@@ -12,5 +12,4 @@ with logged(snakemake.log[0]):
     tables = trial_tables(
         scored, snakemake.params.trials, snakemake.params.power, snakemake.params.stats["alpha"]
     )
-    for name, path in snakemake.output.items():
-        write_tsv(tables[name], path)
+    write_tables("trial_tables", tables, snakemake.output)

@@ -954,16 +954,17 @@ def task_comparison(
     """Per-task accuracy of two models at one n (default the largest) against each
     other, one point per function (size = how many functions share the point), with the
     diagonal; the footnote gives a two-sided sign test over the tasks where they differ
-    (the paper's per-task comparison of Qwen3-14B and Evo2-40B at n = 128)."""
-    from scipy.stats import binomtest
+    (:func:`genomic_icl.stats.sign_test`, the test of ``sign_test.tsv``; the paper's
+    per-task comparison of Qwen3-14B and Evo2-40B at n = 128)."""
+    from genomic_icl.stats import sign_test
 
     a, b = models[:2]
     n = int(n_shots or per_task["n_shots"].max())
     t = per_task[per_task["n_shots"] == n]
     wide = t.pivot(index="function", columns="model", values="accuracy")[[a, b]].dropna()
     pts = wide.groupby([a, b]).size().reset_index(name="k")
-    wins_a, wins_b = int((wide[a] > wide[b]).sum()), int((wide[b] > wide[a]).sum())
-    p = binomtest(wins_a, wins_a + wins_b).pvalue if wins_a + wins_b else float("nan")
+    signs = sign_test(wide[a], wide[b])
+    wins_a, wins_b, p = signs.wins_a, signs.wins_b, signs.p_value
     with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(COLUMN_WIDTH * 0.85, COLUMN_WIDTH * 0.85))
         ax.plot([0, 1], [0, 1], color="0.6", linewidth=0.6, linestyle="--")

@@ -33,7 +33,7 @@ Modules, by job
 - ``fits``: the log-linear fit per model, its coefficients against size, and the
   trial-level regressions clustered by function.
 - ``comparisons``: against the baseline, scaling with size, family means, paired
-  differences on shared prompts.
+  differences on shared prompts, the sign test over tasks.
 - ``loss``: the in-context loss (bits per symbol) against the Bayes oracle's posterior
   predictive, per output position, its slope and power law, and statistics of the
   answer distribution (valid mass, KL divergence from the oracle).
@@ -42,7 +42,9 @@ Modules, by job
 - ``power``: trials a per-task claim needs.
 - ``inputs``: model metadata from the config, the published Table 4, an external
   accuracy table.
-- ``tables``: the groups of tables each workflow rule writes, and all at once.
+- ``tables``: the builders of the groups of tables each workflow rule writes (the
+  registry, :mod:`genomic_icl.table_registry`, lists each builder's tables), the
+  rules' writer, and all tables at once.
 - ``common``: helpers the modules share (model order, replicate SD, z-tests).
 
 The names below are the package's API (``from genomic_icl.stats import X``): what
@@ -73,9 +75,12 @@ from genomic_icl.stats.breakdowns import (
 from genomic_icl.stats.common import p_display, resampling_floor, z_test
 from genomic_icl.stats.comparisons import (
     family_means_table,
+    SignTest,
     paired_comparison,
     paired_table,
     scaling_table,
+    sign_test,
+    sign_test_table,
     vs_baseline_table,
 )
 from genomic_icl.stats.fits import (
@@ -106,15 +111,24 @@ from genomic_icl.stats.power import (
     trials_needed,
     trials_needed_stable,
 )
-from genomic_icl.stats.tables import accuracy_tables, compute_all, trial_tables
+from genomic_icl.stats.tables import (
+    accuracy_tables,
+    bootstrap_tables,
+    comparison_tables,
+    compute_all,
+    trial_tables,
+    write_tables,
+)
 
 __all__ = [
     "CLUSTERED_COLUMNS",
     "FIT_COLUMNS",
     "JointBootstrap",
+    "SignTest",
     "accuracy_table",
     "accuracy_tables",
     "analytic_bootstrap_se",
+    "bootstrap_tables",
     "bootstrap_seed",
     "breakdown_table",
     "breakdown_tables",
@@ -124,6 +138,7 @@ __all__ = [
     "clustered_fit_table",
     "clustered_logit",
     "clustered_ols",
+    "comparison_tables",
     "compute_all",
     "consistent_outputs",
     "diversity_zero_table",
@@ -147,6 +162,8 @@ __all__ = [
     "read_accuracy_tsv",
     "resampling_floor",
     "scaling_table",
+    "sign_test",
+    "sign_test_table",
     "stable_key",
     "trial_tables",
     "trials_needed",
@@ -155,5 +172,6 @@ __all__ = [
     "varies_within_function",
     "vs_baseline_table",
     "wilson_interval",
+    "write_tables",
     "z_test",
 ]

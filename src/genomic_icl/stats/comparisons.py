@@ -1,14 +1,16 @@
 """Comparisons between models: against the baseline, with size within a family,
-family means, and paired differences on shared prompts."""
+family means, paired differences on shared prompts, and the sign test over tasks."""
 
 from __future__ import annotations
 
 import itertools
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binomtest
 
 from genomic_icl.stats.bootstrap import JointBootstrap, boot_text, joint_bootstrap
 from genomic_icl.stats.common import (
@@ -404,3 +406,69 @@ def paired_table(
     if not parts:
         return paired_comparison(scored.iloc[:0], "", "", replicates, seed)
     return pd.concat(parts, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------
+# the sign test over tasks
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignTest:
+    """The counts and the p-value of :func:`sign_test`."""
+
+    n_tasks: int
+    wins_a: int
+    wins_b: int
+    ties: int
+    p_value: float
+
+
+def sign_test(a: Sequence[float], b: Sequence[float]) -> SignTest:
+    """Two-sided exact sign test of two models' per-task accuracies (the footnote of
+    the ``task_comparison`` figure and ``sign_test.tsv``).
+
+    ``a[i]`` and ``b[i]`` are the accuracies of models A and B on task i (a function,
+    over its m trials at one n). A task counts as a win for the model with the higher
+    accuracy; tasks where they are equal (ties) are dropped. Tested: H0 that on a task
+    where they differ each model is the higher with probability 1/2, so wins_a ~
+    Binomial(wins_a + wins_b, 1/2); ``p_value`` is the exact two-sided binomial p
+    (:func:`scipy.stats.binomtest`), NaN when no task differs. The test treats the tasks
+    as independent and ignores by how much a model wins."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.shape != y.shape:
+        raise ValueError(f"sign test: {x.size} accuracies of A but {y.size} of B")
+    wins_a, wins_b = int((x > y).sum()), int((y > x).sum())
+    p = binomtest(wins_a, wins_a + wins_b).pvalue if wins_a + wins_b else float("nan")
+    return SignTest(x.size, wins_a, wins_b, x.size - wins_a - wins_b, float(p))
+
+
+SIGN_TEST_TEXT = (
+    "two-sided exact sign test over the tasks where A and B differ in task accuracy "
+    "(ties dropped): wins_a ~ Binomial(wins_a + wins_b, 1/2) under H0"
+)
+
+
+def sign_test_table(
+    per_task: pd.DataFrame, pairs: Iterable[Sequence[str]] | str = "all"
+) -> pd.DataFrame:
+    """:func:`sign_test` per compared pair (A, B) and n: the pairs of
+    ``stats.comparisons`` ("all": every pair of the models present, in their order),
+    as in :func:`paired_table`, on the per-task accuracies of ``per_task``
+    (:func:`genomic_icl.stats.per_task_table`; tasks either model lacks are left out).
+    Columns: model_a, model_b, n_shots, n_tasks, wins_a, wins_b, ties, p_value, test."""
+    columns = ["model_a", "model_b", "n_shots", "n_tasks", "wins_a", "wins_b", "ties"]
+    models = models_in_order(per_task)
+    if pairs == "all":
+        pairs = list(itertools.combinations(models, 2))
+    rows = []
+    for a, b in ((a, b) for a, b in pairs if a in models and b in models):
+        sub = per_task[per_task["model"].isin([a, b])]
+        for n, cell in sub.groupby("n_shots", sort=True):
+            wide = cell.pivot(index="function", columns="model", values="accuracy")
+            wide = wide.reindex(columns=[a, b]).dropna()
+            s = sign_test(wide[a], wide[b])
+            rows.append([a, b, int(n), s.n_tasks, s.wins_a, s.wins_b, s.ties, s.p_value])
+    table = pd.DataFrame(rows, columns=[*columns, "p_value"])
+    table["test"] = SIGN_TEST_TEXT
+    return table

@@ -396,16 +396,9 @@ def loss_fit_table(
     return pd.DataFrame(rows, columns=FIT_COLUMNS)
 
 
-LOSS_TABLE_NAMES = (
-    "in_context_loss",
-    "in_context_loss_positions",
-    "in_context_loss_fits",
-    "answer_distribution",
-)
-
-
 def loss_tables(scored: pd.DataFrame, replicates: int = 5000, seed: int = 0) -> dict:
-    """Every in-context-loss table (:data:`LOSS_TABLE_NAMES`) from the scored results
+    """Every in-context-loss table (in_context_loss, in_context_loss_positions,
+    in_context_loss_fits, answer_distribution) from the scored results
     (columns of :data:`genomic_icl.scoring.PREDICTION_COLUMNS` and the prompts'
     ``target_bits, query, demo_inputs, demo_outputs``)."""
     per_prompt = per_prompt_loss(scored)

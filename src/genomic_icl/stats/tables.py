@@ -1,42 +1,35 @@
-"""Table builders: the groups of tables one workflow rule writes, and every table at
-once (:func:`compute_all`, for tests and benchmarks)."""
+"""Table builders: the groups of tables one workflow rule writes (each returns
+``{table name: DataFrame}`` with exactly the tables :mod:`genomic_icl.table_registry`
+lists for it), the rules' writer (:func:`write_tables`), and every table at once
+(:func:`compute_all`, for tests and benchmarks)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
+from genomic_icl.io import write_tsv
 from genomic_icl.stats.bootstrap import JointBootstrap, accuracy_table, joint_bootstrap
 from genomic_icl.stats.breakdowns import breakdown_tables, per_task_table
 from genomic_icl.stats.comparisons import (
     family_means_table,
     paired_table,
     scaling_table,
+    sign_test_table,
     vs_baseline_table,
 )
 from genomic_icl.stats.fits import clustered_fit_table, fit_table, fits_vs_size
-from genomic_icl.stats.loss import LOSS_TABLE_NAMES, loss_tables
+from genomic_icl.stats.loss import loss_tables
 from genomic_icl.stats.mistakes import diversity_zero_table, mistakes_table
 from genomic_icl.stats.power import power_table
+from genomic_icl.table_registry import TABLES, check_built
 
-TABLE_NAMES = (
-    "accuracy",
-    "fits",
-    "clustered_fits",
-    "fits_vs_size",
-    "vs_mode",
-    "scaling",
-    "family_means",
-    "bitload",
-    "target_diversity",
-    "per_task",
-    "mistakes",
-    "diversity_zero",
-    "paired",
-    "power",
-    *LOSS_TABLE_NAMES,
-)
+
+def bootstrap_tables(scored: pd.DataFrame, boot: JointBootstrap) -> dict[str, pd.DataFrame]:
+    """Tables of the joint bootstrap ``boot`` of the scored results itself: accuracy."""
+    return {"accuracy": accuracy_table(scored, boot=boot)}
 
 
 def accuracy_tables(
@@ -79,6 +72,38 @@ def trial_tables(
     }
 
 
+def comparison_tables(
+    scored: pd.DataFrame,
+    comparisons: Iterable | str = "all",
+    replicates: int = 5000,
+    seed: int = 0,
+    boot: JointBootstrap | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Tables of the compared pairs (``stats.comparisons``: "all" or a list of
+    [A, B]): paired (differences on shared prompts, from the joint bootstrap ``boot``)
+    and sign_test (the sign test over tasks of the per-task accuracies)."""
+    pairs = comparisons if isinstance(comparisons, str) else [tuple(p) for p in comparisons]
+    return {
+        "paired": paired_table(scored, pairs, replicates, seed, boot),
+        "sign_test": sign_test_table(per_task_table(scored), pairs),
+    }
+
+
+def write_tables(builder: str, tables: Mapping[str, pd.DataFrame], outputs: Any) -> None:
+    """Write the tables ``builder`` returned, each to the rule output of its name
+    (``outputs``: Snakemake's ``output`` or a mapping name -> path), after checking
+    they are exactly the tables the registry lists for the builder."""
+    check_built(builder, tables)
+    paths = dict(outputs.items())
+    missing = [name for name in tables if name not in paths]
+    if missing:
+        raise ValueError(
+            f"table builder {builder}: the rule has no output named {', '.join(missing)}"
+        )
+    for name, table in tables.items():
+        write_tsv(table, paths[name])
+
+
 def compute_all(
     scored: pd.DataFrame,
     meta: pd.DataFrame,
@@ -90,16 +115,22 @@ def compute_all(
     comparisons: Iterable | str = "all",
     power: Mapping | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Every table of :data:`TABLE_NAMES` from the scored results of all models."""
+    """Every table of the registry (:data:`genomic_icl.table_registry.TABLES`, in its
+    order) from the scored results of all models."""
     boot = joint_bootstrap(scored, replicates, seed)
-    acc = accuracy_table(scored, boot=boot)
+    first = bootstrap_tables(scored, boot)
+    acc = first["accuracy"]
     m = trials or int(scored.groupby(["model", "n_shots", "function"]).size().max())
-    out = {
-        "accuracy": acc,
-        **accuracy_tables(acc, meta, baseline, alpha, boot),
-        **trial_tables(scored, m, power, alpha),
-        **breakdown_tables(scored, replicates, seed),
-        "paired": paired_table(scored, comparisons, replicates, seed, boot),
-        **loss_tables(scored, replicates, seed),
+    built = {
+        "bootstrap_tables": first,
+        "accuracy_tables": accuracy_tables(acc, meta, baseline, alpha, boot),
+        "trial_tables": trial_tables(scored, m, power, alpha),
+        "breakdown_tables": breakdown_tables(scored, replicates, seed),
+        "comparison_tables": comparison_tables(scored, comparisons, replicates, seed, boot),
+        "loss_tables": loss_tables(scored, replicates, seed),
     }
-    return {k: out[k] for k in TABLE_NAMES}
+    out: dict[str, pd.DataFrame] = {}
+    for builder, tables in built.items():
+        check_built(builder, tables)
+        out.update(tables)
+    return {name: out[name] for name in TABLES}
