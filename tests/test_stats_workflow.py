@@ -9,37 +9,20 @@ import pytest
 from conftest import REPO
 from conftest import snakemake as run  # shared helpers of tests/conftest.py
 from genomic_icl import stats as S
+from genomic_icl.table_registry import TABLES
 from synthetic import synthetic_scored
 
 pytestmark = pytest.mark.slow
-
-TABLES = (
-    "accuracy",
-    "fits",
-    "fits_vs_size",
-    "vs_mode",
-    "scaling",
-    "family_means",
-    "clustered_fits",
-    "per_task",
-    "mistakes",
-    "diversity_zero",
-    "power",
-    "bitload",
-    "target_diversity",
-    "paired",
-    "in_context_loss",
-    "in_context_loss_positions",
-    "in_context_loss_fits",
-    "answer_distribution",
-)
 
 
 def test_stats_figures_and_report(workdir):
     run(workdir, "-c1", "stats_all", "figures_all")
     tables = workdir / "results" / "tables"
-    for name in TABLES:
-        assert (tables / f"{name}.tsv").exists(), name
+    for name, spec in TABLES.items():  # every table of the registry, with its keys
+        table = pd.read_csv(workdir / spec.path, sep="\t")
+        assert set(spec.keys) <= set(table.columns), name
+        assert not table.duplicated(list(spec.keys)).any(), name
+    assert {p.stem for p in tables.glob("*.tsv")} == set(TABLES)
     fits = pd.read_csv(tables / "fits.tsv", sep="\t")
     assert list(fits.columns) == [
         "model", "a0", "a1", "a1_se", "t", "df", "p_value", "r2", "test"
@@ -79,6 +62,20 @@ def test_stats_figures_and_report(workdir):
     assert summed.to_numpy() == pytest.approx(merged.loc[summed.index].to_numpy(), abs=1e-5)
     loss_fits = pd.read_csv(tables / "in_context_loss_fits.tsv", sep="\t")
     assert set(loss_fits["model"]) == {"mode", "oracle"}
+    # the sign test of mode and oracle at each n, as the task_comparison footnote
+    # computed it before it read genomic_icl.stats: wins on per_task.tsv, binomtest
+    from scipy.stats import binomtest
+
+    per_task = pd.read_csv(tables / "per_task.tsv", sep="\t")
+    signs = pd.read_csv(tables / "sign_test.tsv", sep="\t")
+    assert len(signs) == per_task["n_shots"].nunique()
+    for r in signs.itertuples():
+        t = per_task[per_task["n_shots"] == r.n_shots]
+        wide = t.pivot(index="function", columns="model", values="accuracy")
+        wins_a = int((wide[r.model_a] > wide[r.model_b]).sum())
+        wins_b = int((wide[r.model_b] > wide[r.model_a]).sum())
+        assert (r.model_a, r.model_b, r.wins_a, r.wins_b) == ("mode", "oracle", wins_a, wins_b)
+        assert r.p_value == pytest.approx(binomtest(wins_a, wins_a + wins_b).pvalue, rel=1e-5)
     figs = {p.name for p in (workdir / "results" / "figures").glob("*.png")}
     assert {
         "accuracy_vs_shots.png",
@@ -96,6 +93,7 @@ def test_stats_figures_and_report(workdir):
     run(workdir, "--report", "results/report.html", "stats_all", "figures_all")
     html = (workdir / "results" / "report.html").read_text(errors="replace")
     assert len(html) > 10000
+    assert "Sign test over tasks, per compared pair" in html  # its registry caption
 
 
 def test_lint_is_clean(workdir):

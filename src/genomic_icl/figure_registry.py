@@ -508,8 +508,8 @@ def empty_tables(
 ) -> list[str]:
     """The tables of ``rules/stats.smk`` that a config's models leave without rows
     (the report lists only the others): ``vs_mode`` without the baseline and another
-    model; ``paired`` without two models (or a listed pair) present;
-    ``family_means`` without a non-reference model of a family; ``scaling`` and
+    model; ``paired`` and ``sign_test`` without two models (or a listed pair)
+    present; ``family_means`` without a non-reference model of a family; ``scaling`` and
     ``fits_vs_size`` without a family of two sized non-reference models."""
     rows = model_rows(models)
     names = {r["model"] for r in rows}
@@ -522,6 +522,7 @@ def empty_tables(
     empty = {
         "vs_mode": baseline not in names or len(names) < 2,
         "paired": not has_pair,
+        "sign_test": not has_pair,
         "family_means": not own,
         "scaling": not sized_families(positive),
         "fits_vs_size": not sized_families(positive),
