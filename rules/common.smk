@@ -12,7 +12,9 @@ from genomic_icl.config import (
     pretrained_dir,
     pretrained_name,
 )
+from genomic_icl.figure_registry import empty_tables
 from genomic_icl.planning import check_config, check_config_files
+from genomic_icl.table_registry import TABLES, tables_of
 
 # The checks `genomic-icl validate` runs, in one library call (genomic_icl.planning):
 # the config files Snakemake merged, read strictly (keys given twice), then the merged
@@ -84,3 +86,23 @@ def all_outputs():
         ),
     ]
 
+
+# tables this config's models leave without rows: written (with their header), but not
+# listed in the report
+EMPTY_TABLES = empty_tables(
+    config["models"], config["stats"]["baseline"], config["stats"]["comparisons"]
+)
+
+
+def table_outputs(builder):
+    """The named outputs of the tables of ``builder`` in the table registry
+    (genomic_icl.table_registry): results/tables/NAME.tsv, in the report's Tables with
+    the registry's caption unless the table is empty."""
+    outputs = {}
+    for name in tables_of(builder):
+        spec = TABLES[name]
+        outputs[name] = spec.path
+        if name not in EMPTY_TABLES:
+            caption = f"../report/tables/{spec.caption}"
+            outputs[name] = report(spec.path, caption=caption, category="Tables")
+    return outputs

@@ -2,35 +2,14 @@
 # TSV in results/tables/, listed in the report under "Tables" with a caption naming its
 # test.
 # Library: genomic_icl.stats; scripts are thin glue.
-from genomic_icl.figure_registry import empty_tables
-from genomic_icl.table_registry import TABLES, tables_of
-
 SCORED = expand("results/scored/{model}.parquet", model=MODELS)
 # the joint bootstrap's replicates of every (model, n) accuracy: one draw for all models,
 # read by every rule whose SEs combine models (differences, family means, slopes)
 REPLICATES = "results/bootstrap/accuracy_replicates.parquet"
 # The table registry (genomic_icl.table_registry) lists every table with its builder
 # (the genomic_icl.stats function a rule below runs) and caption; each rule's table
-# outputs are those of its builder.
+# outputs are those of its builder (table_outputs, rules/common.smk).
 STATS_TARGETS = [spec.path for spec in TABLES.values()]
-# tables this config's models leave without rows: written (with their header), but not
-# listed in the report
-EMPTY_TABLES = empty_tables(
-    config["models"], config["stats"]["baseline"], config["stats"]["comparisons"]
-)
-
-
-def table_outputs(builder):
-    """The named outputs of the tables of ``builder``: results/tables/NAME.tsv, in the
-    report's Tables with the registry's caption unless the table is empty."""
-    outputs = {}
-    for name in tables_of(builder):
-        spec = TABLES[name]
-        outputs[name] = spec.path
-        if name not in EMPTY_TABLES:
-            caption = f"../report/tables/{spec.caption}"
-            outputs[name] = report(spec.path, caption=caption, category="Tables")
-    return outputs
 
 
 rule accuracy:
