@@ -83,8 +83,8 @@ def main() -> None:
     tabs.update(S.breakdown_tables(scored, R, seed))
     stages["breakdowns BitLoad/BitDiversity (bootstrap)"] = time.perf_counter() - t
     t = time.perf_counter()
-    tabs["paired"] = S.paired_table(scored, "all", R, seed, boot=boot)
-    stages[f"paired, all {len(tabs['paired']) // len(SHOTS)} pairs (joint replicates)"] = (
+    tabs.update(S.comparison_tables(scored, "all", R, seed, boot))
+    stages[f"paired + sign test, all {len(tabs['paired']) // len(SHOTS)} pairs"] = (
         time.perf_counter() - t
     )
     total_stats = time.perf_counter() - t0

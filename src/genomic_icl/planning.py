@@ -400,7 +400,7 @@ def stats_notes(config: dict[str, Any]) -> list[str]:
                 "size slopes have df = 0, so their p-values are NaN"
             )
     if config["stats"]["comparisons"] == "all" and len(models) < 2:
-        notes.append("paired.tsv is empty: one model, no pair to compare")
+        notes.append("paired.tsv and sign_test.tsv are empty: one model, no pair to compare")
     if config["stats"]["baseline"] not in {m["name"] for m in models}:
         notes.append(
             f"vs_mode.tsv is empty: the baseline {config['stats']['baseline']!r} "
