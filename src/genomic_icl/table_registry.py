@@ -12,13 +12,14 @@ tables (:func:`check_built`); the report lists each table under "Tables" with it
 caption (``report/tables/``); the tests iterate :data:`TABLES`.
 
 The workflow imports this module at planning, so it stays light: the standard
-library only (``tests/test_stats.py`` checks).
+library only (``test_planning_imports_no_plotting_and_no_scipy`` in
+``tests/test_figures.py`` imports every module the rule files import).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 TABLES_DIR = "results/tables"
@@ -108,11 +109,6 @@ def check_built(builder: str, names: Iterable[str]) -> None:
         raise ValueError(
             f"table builder {builder}: {'; '.join(parts)} (genomic_icl/table_registry.py)"
         )
-
-
-def table_captions() -> Mapping[str, str]:
-    """Table name -> its caption file in ``report/tables/``."""
-    return {name: spec.caption for name, spec in TABLES.items()}
 
 
 # ---------------------------------------------------------------------------
