@@ -74,8 +74,8 @@ from genomic_icl.stats.breakdowns import (
 )
 from genomic_icl.stats.common import p_display, resampling_floor, z_test
 from genomic_icl.stats.comparisons import (
-    family_means_table,
     SignTest,
+    family_means_table,
     paired_comparison,
     paired_table,
     scaling_table,
