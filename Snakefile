@@ -42,7 +42,12 @@ configfile: "config.yaml"
 
 
 include: "rules/common.smk"
-include: "rules/deploy.smk"
+# Deployment, one concern a file: software (images, conda envs, the jobs' environment),
+# resources, SLURM (account, partition, GPU request), rerun fingerprints.
+include: "rules/software.smk"
+include: "rules/resources.smk"
+include: "rules/slurm.smk"
+include: "rules/fingerprints.smk"
 
 
 # Global directives: the report's front page, and the image of every rule that has
@@ -50,7 +55,7 @@ include: "rules/deploy.smk"
 report: "report/workflow.rst"
 
 
-container: step_container("cpu")
+container: step_container(CPU_STEP)
 
 
 include: "rules/pretrain.smk"

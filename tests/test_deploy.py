@@ -21,8 +21,10 @@ import pytest
 import yaml
 
 from conftest import REPO, small_config
+from genomic_icl.models import software_steps
 
-STEPS = ("cpu", "hf", "evo2")
+# the software steps of the registered backends (Backend.software_step), with cpu
+STEPS = software_steps()
 DEFS = sorted((REPO / "containers").glob("*.def"))
 ENVS = sorted((REPO / "envs").glob("*.yaml"))
 PROFILES = sorted((REPO / "profiles").glob("*/config.yaml"))
@@ -66,9 +68,40 @@ REQUIREMENT = re.compile(r"([A-Za-z0-9_.\[\]-]+)(==|>=)([\w.+-]+)")
 
 
 def test_every_step_has_an_image_and_an_environment():
+    assert {"cpu", "hf", "evo2"} <= set(STEPS)  # what the packaged backends name
     assert {p.stem for p in DEFS} >= set(STEPS)
     assert {p.stem for p in ENVS} >= set(STEPS)
     assert all((REPO / "envs" / f"{step}.txt").is_file() for step in STEPS)
+    # the config's `containers:` names exactly the steps (its keys are checked by the schema)
+    schema = yaml.safe_load((REPO / "src/genomic_icl/schemas/config.schema.yaml").read_text())
+    assert set(schema["properties"]["containers"]["properties"]) == set(STEPS)
+
+
+def test_a_models_software_is_its_backends_step(monkeypatch):
+    """A backend class names its step; its models' inference runs in that step's image
+    and conda env unless the entry names its own image."""
+    from genomic_icl.deploy import model_image, model_step, step_conda
+    from genomic_icl.models import BACKENDS, Backend
+
+    class Served(Backend):
+        name = "served"
+        software_step = "served"
+
+        def run(self, batch):
+            raise NotImplementedError
+
+    monkeypatch.setitem(BACKENDS, "served", Served)
+    steps = [model_step({"backend": b}) for b in ("reference", "hf", "evo2")]
+    assert steps == ["cpu", "hf", "evo2"]
+    assert "served" in software_steps()
+    entry = {"backend": "served"}
+    assert model_image(entry, {}, "/repo") == "/repo/containers/served.sif"
+    assert model_image(entry, {"served": "docker://lab/served:1"}, "/repo") == (
+        "docker://lab/served:1"
+    )
+    own = {**entry, "resources": {"container": "images/mine.sif"}}
+    assert model_image(own, {"served": "docker://lab/served:1"}, "/repo") == "/repo/images/mine.sif"
+    assert step_conda(model_step(entry), "/repo") == "/repo/envs/served.yaml"
 
 
 @pytest.mark.parametrize("step", STEPS)

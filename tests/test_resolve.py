@@ -30,10 +30,11 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from genomic_icl.models import software_steps
 
 pytestmark = pytest.mark.slow
 
-STEPS = ("cpu", "hf", "evo2")
+STEPS = software_steps()  # of the registered backends (Backend.software_step), with cpu
 PYPI = "https://pypi.org/simple"
 
 

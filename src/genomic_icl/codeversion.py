@@ -172,3 +172,18 @@ def code_version(
         name = str(path.relative_to(pkg.parent)) if path.is_relative_to(pkg.parent) else path.name
         digest.update(name.encode() + b"\0" + _parsed(path, pkg)[0].encode() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def workflow_code_version(basedir: str | Path, script: str, backend: str | None = None) -> str:
+    """The ``code`` param of a rule: the fingerprint of ``script`` (relative to the
+    workflow's ``basedir``) and the library modules it imports, taken from the checkout's
+    ``src/genomic_icl`` when there is one, else the installed package; with ``backend``
+    (a model entry's ``backend:``), that backend's module too (:func:`backend_code_version`)."""
+    pkg = Path(basedir) / "src" / PACKAGE
+    package_dir = pkg if pkg.is_dir() else None
+    path = Path(basedir) / script
+    if backend is None:
+        return code_version(path, package_dir=package_dir)
+    from genomic_icl.models import BACKENDS
+
+    return backend_code_version(path, backend, BACKENDS, package_dir=package_dir)

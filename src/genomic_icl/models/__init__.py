@@ -21,6 +21,7 @@ __all__ = [
     "get_backend",
     "preflight",
     "register_backend",
+    "software_steps",
 ]
 
 BACKENDS: dict[str, str | type[Backend]] = {
@@ -70,6 +71,14 @@ def get_backend(name: str) -> type[Backend]:
             )
     BACKENDS[name] = _load(name, BACKENDS.get(name, name))
     return BACKENDS[name]
+
+
+def software_steps() -> list[str]:
+    """The software steps of the registered backends (``Backend.software_step``), with
+    ``cpu``, the step of every job other than inference: one image
+    (containers/STEP.def) and one conda env (envs/STEP.yaml, envs/STEP.txt) each.
+    Imports every registered backend's module (no heavy imports: numpy at most)."""
+    return sorted({"cpu", *(get_backend(name).software_step for name in list(BACKENDS))})
 
 
 def preflight(spec: dict[str, Any], alphabet: str | None = None) -> type[Backend]:

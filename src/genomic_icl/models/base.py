@@ -97,6 +97,9 @@ class Backend(abc.ABC):
     #: whether the backend computes on GPUs when it has them: then a model entry that
     #: asks for GPUs (``resources.gpu``) must get them (:func:`~genomic_icl.models.util.check_gpus`)
     uses_gpu: ClassVar[bool] = True
+    #: the software step its inference jobs run in: the image containers/STEP.def (or
+    #: the config's ``containers: STEP``) and the conda env envs/STEP.yaml
+    software_step: ClassVar[str] = "cpu"
 
     def __init__(self, spec: dict[str, Any], seed: int = 0) -> None:
         """Load the model of a config model entry.

@@ -43,6 +43,7 @@ WEIGHT_FILES = (
 
 class HFBackend(Backend):
     name = "hf"
+    software_step = "hf"
 
     # -- checks -----------------------------------------------------------------
     @classmethod

@@ -19,6 +19,7 @@ from genomic_icl.models.base import Backend, BackendError, Continuations
 
 class ReferenceBackend(Backend):
     name = "reference"
+    software_step = "cpu"
     uses_gpu = False  # pure NumPy: a GPU request (tests of the scheduler) is ignored
 
     @classmethod

@@ -206,6 +206,7 @@ def uses_fp8(spec: dict[str, Any]) -> bool:
 
 class Evo2Backend(Backend):
     name = "evo2"
+    software_step = "evo2"
 
     @classmethod
     def hub_repo(cls, spec: dict[str, Any]) -> str | None:
