@@ -228,7 +228,7 @@ STATS_RULES = {
 
 
 def test_every_stats_module_is_in_the_fingerprint_of_every_stats_script():
-    # a script imports genomic_icl.stats, whose __init__ runs every module of the package
+    # a script imports genomic_icl.stats, whose __init__ imports every module of the package
     from genomic_icl.codeversion import code_files
 
     package = REPO / "src" / "genomic_icl"
