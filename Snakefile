@@ -10,7 +10,7 @@ min_version("9.14.5")
 
 # The library: an installed genomic_icl wins; where none is (the workflow catalog
 # lints with only Snakemake installed), this checkout's src/. Jobs always import src/
-# (rules/deploy.smk), so planning says so when the installed copy is another one.
+# (rules/software.smk), so planning says so when the installed copy is another one.
 _SRC = os.path.join(workflow.basedir, "src")
 _LIB = importlib.util.find_spec("genomic_icl")
 if _LIB is None:
