@@ -44,10 +44,18 @@ _STATS = {
     "stats/mistakes.py",
     "stats/power.py",
     "stats/tables.py",
+    "table_registry.py",
 }
 _FIGURES = {"figure_registry.py", "figures.py"}
 _PRETRAIN = {"corpus.py", "integrity.py", "pretrain.py", "tokenization.py"}
-_PREDICT = {"config.py", "inference.py", "models/__init__.py", "models/base.py", "scoring.py"}
+_PREDICT = {
+    "config.py",
+    "inference.py",
+    "models/__init__.py",
+    "models/base.py",
+    "models/util.py",
+    "scoring.py",
+}
 
 #: rule (inference: rule[backend]) -> (script, library files of its code identity,
 #: relative to src/genomic_icl). `figure_{kind}` is the one rule per figure kind.
@@ -71,7 +79,13 @@ RULE_CODE: dict[str, tuple[str, set[str]]] = {
         | _TABLES
         | _PROMPTS
         | _PREDICT
-        | {"models/answers.py", "models/greedy.py", "models/evo2.py"},
+        | {
+            "models/answers.py",
+            "models/greedy.py",
+            "models/evo2/__init__.py",
+            "models/evo2/decoding.py",
+            "models/evo2/patches.py",
+        },
     ),
     "score": ("score.py", _BASE | _TABLES | _PROMPTS | {"scoring.py"}),
     "accuracy": ("stats_accuracy.py", _BASE | _TABLES | _PROMPTS | _STATS),
@@ -81,8 +95,11 @@ RULE_CODE: dict[str, tuple[str, set[str]]] = {
     "stats_paired": ("stats_paired.py", _BASE | _TABLES | _PROMPTS | _STATS),
     "stats_loss": ("stats_loss.py", _BASE | _TABLES | _PROMPTS | _STATS),
     # the plot functions import statistics helpers inside functions
-    "figure_{kind}": ("figure_draw.py", _BASE | _PROMPTS | _STATS | _FIGURES),
-    "pretrain_loss_figure": ("pretrain_loss_figure.py", _BASE | _PROMPTS | _STATS | _FIGURES),
+    "figure_{kind}": ("figure_draw.py", _BASE | _TABLES | _PROMPTS | _STATS | _FIGURES),
+    "pretrain_loss_figure": (
+        "pretrain_loss_figure.py",
+        _BASE | _TABLES | _PROMPTS | _STATS | _FIGURES,
+    ),
     "corpus": ("corpus.py", _BASE | {"corpus.py"}),
     "pretrain": ("pretrain.py", _BASE | _PRETRAIN),
     "pretrained_shipped": ("pretrained_shipped.py", _BASE | _PRETRAIN),
