@@ -298,7 +298,7 @@ def tree(args) -> None:
     import torch
 
     from genomic_icl.functions import FUNCTION_NAMES
-    from genomic_icl.models.answers import TREE_NODES
+    from genomic_icl.models.answers import TREE_NODES, TreePaths
     from genomic_icl.models.base import N_TARGET
     from genomic_icl.models.hf import HFBackend
     from genomic_icl.prompts import Encoding, prompt_table
@@ -325,9 +325,9 @@ def tree(args) -> None:
         for n in args.shots:
             df = prompt_table(fns, n, 1, enc, 2025)
             backends = {"shared": HFBackend(spec, model=model, tokenizer=tok)}
-            if backends["shared"]._shared_limit:
+            if backends["shared"]._paths != TreePaths():
                 backends["rows"] = HFBackend(spec, model=model, tokenizer=tok)
-                backends["rows"]._shared_limit = 0  # the row-copy tree, forced
+                backends["rows"]._paths = TreePaths()  # the row-copy tree, forced
             plan = backends["shared"].plan(df)
             batches = []
             for rows in plan:
@@ -343,7 +343,7 @@ def tree(args) -> None:
             one = best["pass"]
             line = f"{arch:8s} n={n:3d} {length:5d} tokens: pass {one:6.3f}s  "
             line += f"{path} {best['shared']:6.3f}s ({best['shared'] / one:5.2f}x)  "
-            if path == "shared":
+            if path != "rows":
                 line += f"rows {best['rows']:6.3f}s ({best['rows'] / one:5.2f}x)  "
             print(line + f"tokens (L + 254)/(L + 7) {floor:4.2f}", flush=True)
 

@@ -257,15 +257,18 @@ def pd_concat(tables):
 
 @pytest.mark.parametrize("arch", ["llama", "gpt2", "mistral", "lfm2"])
 def test_shared_tree_is_taken_and_equals_the_row_copy_tree(arch):
-    """Attention-only models take the tree over the prompt's shared keys (LFM2, with a
-    convolution state, keeps the row-copy tree), with the row-copy tree's numbers;
-    a left-padded batch of prompts of different lengths gives each prompt's own."""
+    """Attention-only models take the tree over the prompt's shared keys, LFM2 (with a
+    convolution state) the row tree with its prompt's attention keys shared; both give
+    the row-copy tree's tokens and numbers, and a left-padded batch of prompts of
+    different lengths gives each prompt's own."""
     from genomic_icl.models.answers import (
+        TreePaths,
         hf_step,
+        prompt_keys_step,
         prompt_positions,
         shared_tree_decode,
-        shared_tree_limit,
         tree_decode,
+        tree_paths,
     )
 
     tok = char_tokenizer("ACGT")
@@ -276,18 +279,17 @@ def test_shared_tree_is_taken_and_equals_the_row_copy_tree(arch):
     df = pd_concat([prompt_table(FUNCS, n, 1, GEN, 4) for n in (2, 5)])
     shared = HFBackend(spec(answers=True), model=model, tokenizer=tok)
     rows = HFBackend(spec(answers=True), model=model, tokenizer=tok)
-    rows._shared_limit = 0
+    rows._paths = TreePaths()  # the row-copy tree, forced
     got, lp, pos, ans = run_all(shared, df)
-    assert shared.tree_path == ("rows" if arch == "lfm2" else "shared")
+    hybrid = arch == "lfm2"
+    assert shared.tree_path == ("prompt-keys" if hybrid else "shared")
+    assert tree_paths(model) == TreePaths(0, True) if hybrid else not tree_paths(model).prompt_keys
     want, lp_w, pos_w, ans_w = run_all(rows, df)
     assert rows.tree_path == "rows"
     assert got["ids"] == want["ids"]
     np.testing.assert_allclose(ans, ans_w, atol=1e-5)
     np.testing.assert_allclose(pos, pos_w, atol=1e-5)
     np.testing.assert_allclose(lp, lp_w, atol=1e-5)
-    if arch == "lfm2":
-        assert shared_tree_limit(model) == 0
-        return
     # a left-padded batch of prompts of different lengths, against each prompt alone
     ids = tok(df.prompt.tolist())["input_ids"]
     width = max(len(x) for x in ids)
@@ -304,9 +306,14 @@ def test_shared_tree_is_taken_and_equals_the_row_copy_tree(arch):
             position_ids=prompt_positions(mask),
             use_cache=True,
         )
-    res = shared_tree_decode(
-        model, out.past_key_values, out.logits[:, -1], mask, sym, bits, [tok.eos_token_id]
-    )
+    eos = [tok.eos_token_id]
+    if hybrid:
+        step = prompt_keys_step(model, out.past_key_values, mask)
+        res = tree_decode(out.logits[:, -1], sym, step, bits, eos)
+    else:
+        res = shared_tree_decode(
+            model, out.past_key_values, out.logits[:, -1], mask, sym, bits, eos
+        )
     left = 0
     for r, x in enumerate(ids):
         with torch.inference_mode():
@@ -316,11 +323,13 @@ def test_shared_tree_is_taken_and_equals_the_row_copy_tree(arch):
             sym[r : r + 1],
             hf_step(model, one.past_key_values),
             bits[r : r + 1],
-            [tok.eos_token_id],
+            eos,
         )
         assert res.tokens[r] == alone.tokens[0]
         np.testing.assert_allclose(res.answer_logprobs[r], alone.answer_logprobs[0], atol=1e-5)
         np.testing.assert_allclose(res.position_logprobs[r], alone.position_logprobs[0], atol=1e-5)
         s = {tok.convert_tokens_to_ids(df.sym0.iloc[r]), tok.convert_tokens_to_ids(df.sym1.iloc[r])}
-        left += len(x) < width and len(res.tokens[r]) == 8 and not set(res.tokens[r]) <= s
-    assert len({len(x) for x in ids}) > 1 and left > 0  # padded rows that left the tree
+        on_tree = len(res.tokens[r]) == 8 and set(res.tokens[r]) <= s
+        # padded rows that left the tree (LFM2's: or stopped at EOS): greedy streams
+        left += len(x) < width and not on_tree and (hybrid or len(res.tokens[r]) == 8)
+    assert len({len(x) for x in ids}) > 1 and left > 0

@@ -547,3 +547,214 @@ def _continue_streams(model, cache, mask, real, rows: list[int], tokens, eos: se
             )
             fed = fed + 1
             nxt = out.logits[:, -1].argmax(-1).to(dev)
+
+
+# -- the row tree over the prompt's shared keys (hybrid models: convolution + attention) ---
+
+#: The name under which :func:`_prompt_keys_attention` is registered with transformers.
+PROMPT_KEYS_ATTENTION = "genomic_icl_prompt_keys"
+
+
+@dataclass
+class TreePaths:
+    """Which answer trees a model can take (:func:`tree_paths`): over the prompt's shared
+    keys in one pass for prompts up to ``shared_limit`` tokens, else row by row with the
+    prompt's attention keys shared (``prompt_keys``), else on copies of the state."""
+
+    shared_limit: int = 0
+    prompt_keys: bool = False
+
+    def path(self, length: int) -> str:
+        """The tree for prompts of ``length`` tokens: "shared", "prompt-keys" or "rows"."""
+        if length <= self.shared_limit:
+            return "shared"
+        return "prompt-keys" if self.prompt_keys else "rows"
+
+
+def tree_paths(model: Any) -> TreePaths:
+    """The one place where a model's answer tree is chosen: the one-pass tree over shared
+    keys (:func:`shared_tree_limit`: attention-only caches), and for other caches the row
+    tree with the prompt's attention keys shared (:func:`prompt_keys_step`), taken where a
+    probe on the model shows it exact: every attention layer read its prompt's keys
+    through :func:`_prompt_keys_attention` and the logits equal a plain pass's."""
+    return TreePaths(shared_tree_limit(model), _prompt_keys_probe(model))
+
+
+class _PromptKeys:
+    """The prompts' attention keys and values (one copy per prompt, per attention layer)
+    and which prompt each row of the running state belongs to."""
+
+    def __init__(self, keys: dict, values: dict, mask):
+        import torch
+
+        self.keys, self.values = keys, values
+        B = mask.shape[0]
+        # additive: 0 on prompt tokens, -inf on left padding (B, 1, 1, L)
+        self.pad = torch.zeros(mask.shape, dtype=torch.float32, device=mask.device)
+        self.pad.masked_fill_(~mask.bool(), float("-inf"))
+        self.pad = self.pad[:, None, None, :]
+        self.n_prompts = B
+        self.set_rows(torch.arange(B, device=mask.device))
+        self.read: set[int] = set()
+
+    def set_rows(self, row) -> None:
+        """Rows of the running state now belong to prompts ``row``: each row's slot among
+        its prompt's rows (``flat``: prompt * width + slot)."""
+        import torch
+
+        self.row = row
+        order = torch.argsort(row, stable=True)
+        counts = torch.bincount(row, minlength=self.n_prompts)
+        starts = counts.cumsum(0) - counts
+        slot = torch.empty_like(row)
+        slot[order] = torch.arange(len(row), device=row.device) - starts[row[order]]
+        self.width = int(counts.max()) if len(row) else 0
+        self.flat = row * self.width + slot
+
+
+def _prompt_keys_attention(
+    module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs
+):
+    """Attention of single-token rows over their prompt's shared keys (read from
+    ``prompt_keys`` by ``module.layer_idx``, one copy per prompt) and their own path
+    keys ``key``/``value`` (what the cache returns: the rows' tokens since the prompt),
+    in one softmax over both: exact. ``attention_mask`` is not needed (every path key
+    is seen; the prompt's padding is masked by the store). Returns (rows, 1, heads, D)."""
+    import torch
+
+    store: _PromptKeys = kwargs["prompt_keys"]
+    layer = module.layer_idx
+    kp, vp = store.keys[layer], store.values[layer]  # (B, Hkv, L, D)
+    R, Hq, T, D = query.shape
+    if T != 1:
+        raise RuntimeError("the prompt-keys tree feeds one token per row")
+    B, Hkv, L, _ = kp.shape
+    g, W = Hq // Hkv, store.width
+    scale = scaling if scaling is not None else D**-0.5
+    q = query.reshape(R, Hkv, g, D)
+    grouped = q.new_zeros(B * W, Hkv, g, D)
+    grouped[store.flat] = q
+    grouped = grouped.view(B, W, Hkv, g, D).transpose(1, 2).reshape(B, Hkv, W * g, D)
+    s_prompt = torch.matmul(grouped, kp.transpose(-1, -2)).float() * scale + store.pad
+    s_prompt = s_prompt.view(B, Hkv, W, g, L).transpose(1, 2).reshape(B * W, Hkv, g, L)
+    s_prompt = s_prompt[store.flat]  # (R, Hkv, g, L)
+    s_path = torch.matmul(q, key.transpose(-1, -2)).float() * scale  # (R, Hkv, g, P)
+    w = torch.softmax(torch.cat([s_prompt, s_path], -1), -1).to(query.dtype)
+    w_prompt = w.new_zeros(B * W, Hkv, g, L)
+    w_prompt[store.flat] = w[..., :L]
+    w_prompt = w_prompt.view(B, W, Hkv, g, L).transpose(1, 2).reshape(B, Hkv, W * g, L)
+    out = torch.matmul(w_prompt, vp).view(B, Hkv, W, g, D).transpose(1, 2)
+    out = out.reshape(B * W, Hkv, g, D)[store.flat]
+    out = out + torch.matmul(w[..., L:], value)  # (R, Hkv, g, D)
+    store.read.add(layer)
+    return out.reshape(R, 1, Hq, D), None
+
+
+def _split_prompt_keys(cache, mask) -> _PromptKeys | None:
+    """Move the prompts' attention keys out of ``cache`` (after the prompts) into a
+    :class:`_PromptKeys`, leaving empty attention layers for the rows' path keys; None
+    when the cache holds other kinds of layers (sliding windows, quantized keys)."""
+    from transformers.cache_utils import DynamicLayer
+
+    keys, values = {}, {}
+    layers = getattr(cache, "layers", None)
+    if layers:  # transformers 5: a cache of layers
+        from transformers.cache_utils import LinearAttentionCacheLayerMixin
+
+        for i, layer in enumerate(layers):
+            if type(layer) is DynamicLayer:
+                keys[i], values[i] = layer.keys, layer.values
+            elif not isinstance(layer, LinearAttentionCacheLayerMixin):
+                return None
+        for i in keys:
+            layers[i] = DynamicLayer()
+    elif hasattr(cache, "conv_cache") and hasattr(cache, "key_cache"):  # LFM2, transformers 4
+        for i, kind in enumerate(cache.layer_types):
+            if kind == "full_attention":
+                k, v = cache.key_cache[i], cache.value_cache[i]
+                keys[i], values[i] = k, v
+                cache.key_cache[i], cache.value_cache[i] = k[:, :, :0], v[:, :, :0]
+    if not keys:
+        return None
+    return _PromptKeys(keys, values, mask.to(next(iter(keys.values())).device))
+
+
+def prompt_keys_step(model: Any, cache: Any, mask) -> Step | None:
+    """A :data:`Step` like :func:`hf_step` whose rows share their prompt's attention keys
+    instead of copying them: only the small states (convolution, recurrent) and the
+    rows' path keys (at most 7 tokens) are copied per row; attention layers read the
+    prompt's keys once per prompt (:func:`_prompt_keys_attention`). ``mask`` (B, L): 1
+    on prompt tokens, 0 on left padding. None when the cache cannot be split."""
+    import torch
+    from transformers import AttentionInterface
+
+    store = _split_prompt_keys(cache, mask)
+    if store is None:
+        return None
+    AttentionInterface.register(PROMPT_KEYS_ATTENTION, _prompt_keys_attention)
+    real = mask.long().sum(1).to(store.row.device)
+    old = not getattr(cache, "layers", None)  # transformers 4's LFM2 cache: positions
+    state = {"cache": cache, "depth": 0}
+
+    def step(index, feed):
+        select_rows(state["cache"], index)
+        store.set_rows(store.row[index.to(store.row.device)])
+        pos = (real[store.row] + state["depth"])[:, None].to(feed.device)
+        kw = {"cache_position": pos[0]} if old else {}
+        store.read.clear()
+        with _attention(model, PROMPT_KEYS_ATTENTION), torch.inference_mode():
+            o = model(
+                input_ids=feed[:, None],
+                position_ids=pos,
+                past_key_values=state["cache"],
+                use_cache=True,
+                prompt_keys=store,
+                **kw,
+            )
+        if store.read != set(store.keys):
+            raise RuntimeError(
+                f"attention layers {sorted(set(store.keys) - store.read)} did not read the "
+                "prompt's shared keys: this model cannot take the prompt-keys tree"
+            )
+        state["cache"], state["depth"] = o.past_key_values, state["depth"] + 1
+        return o.logits[:, -1, :]
+
+    return step
+
+
+class _attention:
+    """Context: ``model`` runs with attention implementation ``name``, then its own."""
+
+    def __init__(self, model: Any, name: str):
+        self.model, self.name = model, name
+
+    def __enter__(self):
+        self.old = self.model.config._attn_implementation
+        self.model.set_attn_implementation(self.name)
+
+    def __exit__(self, *exc):
+        self.model.set_attn_implementation(self.old)
+
+
+def _prompt_keys_probe(model: Any) -> bool:
+    """Whether :func:`prompt_keys_step` is exact for ``model``: on a 3-token prompt, two
+    steps of it give the logits of a plain pass over the prompt and both tokens."""
+    import torch
+
+    if shared_tree_limit(model):
+        return False  # attention only: the one-pass tree serves it
+    try:
+        weight = model.get_input_embeddings().weight
+        ids = torch.tensor([[1, 2, 3, 4, 5]], dtype=torch.long, device=weight.device)
+        with torch.inference_mode():
+            want = model(input_ids=ids).logits[0, -2:].float()
+            pre = model(input_ids=ids[:, :3], use_cache=True)
+            step = prompt_keys_step(model, pre.past_key_values, torch.ones_like(ids[:, :3]))
+            if step is None:
+                return False
+            one = torch.zeros(1, dtype=torch.long, device=ids.device)
+            got = torch.stack([step(one, ids[:, 3])[0], step(one, ids[:, 4])[0]]).float()
+    except Exception:  # an unusual model: keep the row-copy tree, which works for any
+        return False
+    tol = 1e-4 if weight.dtype == torch.float32 else 5e-2
+    return bool(torch.allclose(got.to(want.device), want, atol=tol * (1 + want.abs().max())))

@@ -144,11 +144,12 @@ class HFBackend(Backend):
         self.decoding = spec.get("decoding", "greedy")
         self.answers = bool(spec.get("answers", False)) or self.decoding == "rank"
         self.multiple = int(spec.get("prompt_multiple", 1))
-        from genomic_icl.models.answers import shared_tree_limit
+        from genomic_icl.models.answers import TreePaths, tree_paths
 
-        #: prompts up to this many tokens get the tree over shared keys (0: never)
-        self._shared_limit = shared_tree_limit(self.model) if self.answers else 0
-        self.tree_path: str | None = None  #: the last batch's tree: "shared" or "rows"
+        #: which answer tree the model takes, per prompt length
+        self._paths = tree_paths(self.model) if self.answers else TreePaths()
+        #: the last batch's tree: "shared", "prompt-keys" or "rows"
+        self.tree_path: str | None = None
 
     def describe(self) -> str:
         n = sum(p.numel() for p in self.model.parameters())
@@ -217,14 +218,12 @@ class HFBackend(Backend):
 
             bits = batch["target_bits"].to_numpy()
             length = prompt_ids.shape[1]
-            shared = length <= self._shared_limit
-            chunks = (shared_chunks if shared else tree_chunks)(
+            path = self._paths.path(length)
+            chunks = (tree_chunks if path == "rows" else shared_chunks)(
                 len(batch), length, self.batch_tokens
             )
-            self.tree_path = "shared" if shared else "rows"
-            res = concat_results(
-                [self._tree(prompt_ids[c], sym[c], bits[c], shared) for c in chunks]
-            )
+            self.tree_path = path
+            res = concat_results([self._tree(prompt_ids[c], sym[c], bits[c], path) for c in chunks])
             tokens, logprob = res.tokens, res.logprob
             positions, answers = res.position_logprobs, res.answer_logprobs
         else:
@@ -284,23 +283,32 @@ class HFBackend(Backend):
         pairs = [[ids[a], ids[b]] for a, b in zip(s0, s1, strict=True)]
         return torch.tensor(pairs, dtype=torch.long, device=self.device)
 
-    def _tree(self, prompt_ids, sym, targets: np.ndarray, shared: bool):
-        """The answer tree from one pass over the prompts: over their shared keys
-        (:func:`genomic_icl.models.answers.shared_tree_decode`) or on copies of their
-        state (:func:`genomic_icl.models.answers.tree_decode`)."""
+    def _tree(self, prompt_ids, sym, targets: np.ndarray, path: str):
+        """The answer tree from one pass over the prompts, by ``path``
+        (:class:`genomic_icl.models.answers.TreePaths`): over their shared keys
+        (:func:`genomic_icl.models.answers.shared_tree_decode`), row by row with their
+        attention keys shared (:func:`genomic_icl.models.answers.prompt_keys_step`) or
+        on copies of their state (:func:`genomic_icl.models.answers.tree_decode`)."""
         import torch
 
-        from genomic_icl.models.answers import hf_step, shared_tree_decode, tree_decode
+        from genomic_icl.models.answers import (
+            hf_step,
+            prompt_keys_step,
+            shared_tree_decode,
+            tree_decode,
+        )
 
         kw = {"logits_to_keep": 1} if self._keep else {}
         with torch.inference_mode():
             out = self.model(input_ids=prompt_ids, use_cache=True, **kw)
         last, cache = out.logits[:, -1, :], out.past_key_values
         del out
-        if shared:
-            mask = torch.ones_like(prompt_ids)
+        mask = torch.ones_like(prompt_ids)
+        if path == "shared":
             return shared_tree_decode(self.model, cache, last, mask, sym, targets, self.eos_ids)
-        return tree_decode(last, sym, hf_step(self.model, cache), targets, self.eos_ids)
+        step = prompt_keys_step(self.model, cache, mask) if path == "prompt-keys" else None
+        step = step or hf_step(self.model, cache)
+        return tree_decode(last, sym, step, targets, self.eos_ids)
 
     def logits(self, ids, keep: int = 1):
         import torch
