@@ -212,6 +212,33 @@ def test_answer_distribution_and_rank_match_brute_force(backend):
     assert same_greedy == same_rank == len(df)
 
 
+def test_prompt_keys_tree_equals_the_row_copy_tree(backend, monkeypatch):
+    """The answer tree whose rows share their prompt's attention keys (vortex's KV cache
+    keeps only each step's token, the rows' path keys kept beside it) is taken and gives
+    the row-copy tree's greedy tokens, per-position and answer log-probabilities."""
+    import genomic_icl.models.evo2.decoding as decoding
+
+    df = prompt_table(FUNCS, 8, 2, GEN, 5)
+    dev = device_of(backend.model)
+    ids = torch.tensor(decoding.tokenize(df.prompt.tolist()), device=dev)
+    sym = torch.tensor(decoding.tokenize((df.sym0 + df.sym1).tolist()), device=dev)
+    bits = df.target_bits.to_numpy()
+    calls, shared_step = [], decoding._prompt_keys_step
+
+    def counted(*a):
+        step = shared_step(*a)
+        assert step is not None
+        return lambda index, feed: calls.append(len(index)) or step(index, feed)
+
+    monkeypatch.setattr(decoding, "_prompt_keys_step", counted)
+    got = decoding.tree_answers(backend.model, ids, sym, bits)
+    want = decoding.tree_answers(backend.model, ids, sym, bits, prompt_keys=False)
+    assert calls == [len(df) << d for d in range(1, 8)]  # no greedy streams here
+    assert got.tokens == want.tokens
+    np.testing.assert_allclose(got.answer_logprobs, want.answer_logprobs, atol=1e-5)
+    np.testing.assert_allclose(got.position_logprobs, want.position_logprobs, atol=1e-5)
+
+
 def test_benchmark_hooks_agree_with_the_model(backend):
     """The optional hooks benchmarks/gpu.py calls: ``encode`` gives the byte tokens,
     ``logits`` the plain forward pass's, ``baseline_greedy`` (vortex's own cached

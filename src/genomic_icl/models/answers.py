@@ -580,7 +580,7 @@ def tree_paths(model: Any) -> TreePaths:
     return TreePaths(shared_tree_limit(model), _prompt_keys_probe(model))
 
 
-class _PromptKeys:
+class PromptKeys:
     """The prompts' attention keys and values (one copy per prompt, per attention layer)
     and which prompt each row of the running state belongs to."""
 
@@ -596,6 +596,8 @@ class _PromptKeys:
         self.n_prompts = B
         self.set_rows(torch.arange(B, device=mask.device))
         self.read: set[int] = set()
+        #: per layer, the rows' path keys and values where the store keeps them (vortex)
+        self.path: dict[int, tuple[Any, Any]] = {}
 
     def set_rows(self, row) -> None:
         """Rows of the running state now belong to prompts ``row``: each row's slot among
@@ -615,16 +617,24 @@ class _PromptKeys:
 def _prompt_keys_attention(
     module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs
 ):
-    """Attention of single-token rows over their prompt's shared keys (read from
-    ``prompt_keys`` by ``module.layer_idx``, one copy per prompt) and their own path
-    keys ``key``/``value`` (what the cache returns: the rows' tokens since the prompt),
-    in one softmax over both: exact. ``attention_mask`` is not needed (every path key
-    is seen; the prompt's padding is masked by the store). Returns (rows, 1, heads, D)."""
+    """transformers' attention function for :func:`prompt_keys_step`: single-token rows
+    over their prompt's shared keys (``prompt_keys``, by ``module.layer_idx``) and their
+    own path keys ``key``/``value`` (what the cache returns: the rows' tokens since the
+    prompt). ``attention_mask`` is not needed: every path key is seen, and the prompt's
+    padding is masked by the store. Returns (rows, 1, heads, D)."""
+    store: PromptKeys = kwargs["prompt_keys"]
+    out = attend_prompt_and_path(store, module.layer_idx, query, key, value, scaling)
+    return out.transpose(1, 2), None
+
+
+def attend_prompt_and_path(store: PromptKeys, layer: int, query, key, value, scaling=None):
+    """Attention of single-token rows ``query`` (rows, Hq, 1, D) over their prompt's keys
+    in ``store`` (one copy per prompt, (B, Hkv, L, D)) and their own path keys ``key``,
+    ``value`` (rows, Hkv, P, D), in one softmax over both: exact, without copying the
+    prompt's keys per row. Returns (rows, Hq, 1, D)."""
     import torch
 
-    store: _PromptKeys = kwargs["prompt_keys"]
-    layer = module.layer_idx
-    kp, vp = store.keys[layer], store.values[layer]  # (B, Hkv, L, D)
+    kp, vp = store.keys[layer], store.values[layer]
     R, Hq, T, D = query.shape
     if T != 1:
         raise RuntimeError("the prompt-keys tree feeds one token per row")
@@ -632,6 +642,7 @@ def _prompt_keys_attention(
     g, W = Hq // Hkv, store.width
     scale = scaling if scaling is not None else D**-0.5
     q = query.reshape(R, Hkv, g, D)
+    # the rows' queries grouped by prompt (W slots each): one product per prompt
     grouped = q.new_zeros(B * W, Hkv, g, D)
     grouped[store.flat] = q
     grouped = grouped.view(B, W, Hkv, g, D).transpose(1, 2).reshape(B, Hkv, W * g, D)
@@ -647,12 +658,12 @@ def _prompt_keys_attention(
     out = out.reshape(B * W, Hkv, g, D)[store.flat]
     out = out + torch.matmul(w[..., L:], value)  # (R, Hkv, g, D)
     store.read.add(layer)
-    return out.reshape(R, 1, Hq, D), None
+    return out.reshape(R, Hq, 1, D)
 
 
-def _split_prompt_keys(cache, mask) -> _PromptKeys | None:
+def _split_prompt_keys(cache, mask) -> PromptKeys | None:
     """Move the prompts' attention keys out of ``cache`` (after the prompts) into a
-    :class:`_PromptKeys`, leaving empty attention layers for the rows' path keys; None
+    :class:`PromptKeys`, leaving empty attention layers for the rows' path keys; None
     when the cache holds other kinds of layers (sliding windows, quantized keys)."""
     from transformers.cache_utils import DynamicLayer
 
@@ -676,7 +687,7 @@ def _split_prompt_keys(cache, mask) -> _PromptKeys | None:
                 cache.key_cache[i], cache.value_cache[i] = k[:, :, :0], v[:, :, :0]
     if not keys:
         return None
-    return _PromptKeys(keys, values, mask.to(next(iter(keys.values())).device))
+    return PromptKeys(keys, values, mask.to(next(iter(keys.values())).device))
 
 
 def prompt_keys_step(model: Any, cache: Any, mask) -> Step | None:

@@ -20,7 +20,7 @@ import contextlib
 import io
 from typing import TYPE_CHECKING, Any
 
-from genomic_icl.models.answers import TreeResult, tree_decode
+from genomic_icl.models.answers import TreeResult, attend_prompt_and_path, tree_decode
 from genomic_icl.models.base import N_TARGET, BackendError
 
 if TYPE_CHECKING:  # numpy imported where used: planning imports this module without it
@@ -118,11 +118,16 @@ def cached_greedy(model, prompt_ids, target_ids) -> tuple[list[list[int]], np.nd
     return tokens.tolist(), logprob.cpu().numpy()
 
 
-def tree_answers(model, prompt_ids, sym, targets: np.ndarray) -> TreeResult:
+def tree_answers(
+    model, prompt_ids, sym, targets: np.ndarray, prompt_keys: bool = True
+) -> TreeResult:
     """:func:`genomic_icl.models.answers.tree_decode` on vortex's inference state:
     one prefill of the prompts (B, L), then the answer tree's 7 levels as single-token
-    steps, the state's rows (attention KV cache, Hyena FIR and IIR states) repeated
-    level by level. ``sym`` (B, 2): the byte of each prompt's ``sym0`` and ``sym1``."""
+    steps, the state's rows repeated level by level: the Hyena FIR and IIR states, and
+    either only the rows' path keys, the prompt's attention keys shared by its rows
+    (``prompt_keys``, :func:`_prompt_keys_step`, where vortex's attention layers allow
+    it), or the whole attention KV cache. ``sym`` (B, 2): the byte of each prompt's
+    ``sym0`` and ``sym1``."""
     import torch
 
     B, L = prompt_ids.shape
@@ -143,4 +148,87 @@ def tree_answers(model, prompt_ids, sym, targets: np.ndarray) -> TreeResult:
         logits, _ = model(prompt_ids, inference_params_dict=state)
         last = logits[:, -1, :].float()
         del logits
-        return tree_decode(last, sym, step, targets)
+        shared = _prompt_keys_step(model, state, B, L) if prompt_keys else None
+        return tree_decode(last, sym, shared or step, targets)
+
+
+def _attention_layers(model) -> dict[int, Any]:
+    """vortex's attention modules (MHA) by layer index."""
+    return {
+        m.layer_idx: m
+        for m in model.modules()
+        if hasattr(m, "inner_cross_attn") and getattr(m, "layer_idx", None) is not None
+    }
+
+
+def _prompt_keys_step(model, state: dict[str, Any], B: int, L: int):
+    """A step of the answer tree whose rows share their prompt's attention keys: each
+    attention layer's prompt keys move out of vortex's KV cache (one copy per prompt),
+    which keeps only this step's token; the rows' path keys are kept by the store and
+    attention reads both (:func:`genomic_icl.models.answers.attend_prompt_and_path`).
+    vortex's attention then runs its prefill branch (``seqlen_offset`` 0, positions
+    from ``lengths_per_sample``), with its inner attention swapped for this one during
+    each step. None where vortex's attention layers do not match the cache."""
+    import functools
+
+    import torch
+
+    from genomic_icl.models.answers import PromptKeys
+
+    mha, cache = _attention_layers(model), state["mha"].key_value_memory_dict
+    if not mha or set(mha) != set(cache):
+        return None
+    scales = {i: getattr(m.inner_cross_attn, "softmax_scale", False) for i, m in mha.items()}
+    if any(s is False for s in scales.values()):
+        return None
+    keys, values = {}, {}
+    for i in mha:
+        kv = cache[i][:B, :L]  # (B, L, 2, Hk, D)
+        keys[i], values[i] = (kv[:, :, j].transpose(1, 2).contiguous() for j in (0, 1))
+        cache[i] = cache[i][:B, :1].clone()  # this step's token only
+    dev = next(iter(keys.values())).device
+    store = PromptKeys(keys, values, torch.ones(B, L, dtype=torch.long, device=dev))
+    inner = {i: torch.nn.Module() for i in mha}
+    for i, m in inner.items():
+        m.forward = functools.partial(_vortex_attention, store, i, scales[i])
+    depth = [0]
+
+    def step(index, feed):
+        _take_rows(state, index)
+        at = index.to(dev)
+        store.set_rows(store.row[at])
+        store.path = {i: (k[at], v[at]) for i, (k, v) in store.path.items()}
+        for name, params in state.items():
+            params.seqlen_offset = 0 if name == "mha" else L + depth[0]
+        state["mha"].lengths_per_sample = torch.full(
+            (len(index),), L + depth[0], dtype=torch.int32, device=dev
+        )
+        depth[0] += 1
+        store.read.clear()
+        own = {i: m.inner_cross_attn for i, m in mha.items()}
+        try:
+            for i, m in mha.items():
+                m.inner_cross_attn = inner[i]
+            logits, _ = model(feed[:, None], inference_params_dict=state)
+        finally:
+            for i, m in mha.items():
+                m.inner_cross_attn = own[i]
+        if store.read != set(keys):
+            raise BackendError("vortex attention layers did not read the prompt's shared keys")
+        return logits[:, -1, :].float()
+
+    return step
+
+
+def _vortex_attention(store, layer: int, scale, q, kv, causal=None, key_padding_mask=None):
+    """vortex ``CrossAttention.forward(q, kv)`` for :func:`_prompt_keys_step`: q (rows,
+    1, H, D) and kv (rows, 1, 2, Hk, D), this step's token, appended to the rows' path
+    keys in ``store``; attention over the prompt's keys and the path."""
+    import torch
+
+    k, v = (kv[:, :, j].transpose(1, 2) for j in (0, 1))  # (rows, Hk, 1, D)
+    if layer in store.path:
+        k = torch.cat([store.path[layer][0], k], 2)
+        v = torch.cat([store.path[layer][1], v], 2)
+    store.path[layer] = (k, v)
+    return attend_prompt_and_path(store, layer, q.transpose(1, 2), k, v, scale).transpose(1, 2)

@@ -99,6 +99,7 @@ def lean_prefill(model) -> int:
         inner = getattr(module, "inner_cross_attn", None)
         if type(inner) is CrossAttention:
             sdpa = torch.nn.Module()
+            sdpa.softmax_scale = inner.softmax_scale
             sdpa.forward = functools.partial(
                 _sdpa_cross_attention, inner.causal, inner.softmax_scale
             )
