@@ -41,10 +41,11 @@ per-position log-probabilities and all 256 answers) per architecture, on tiny ra
 transformers models of the default DNA model's size (2 layers, width 128, character
 tokenizer) and genomic prompts at n = 4 and n = 128 (``--per-n`` prompts each),
 against one batched teacher-forced pass over the same prompts + targets in the same
-batches: the tree over the prompt's shared keys where the model takes it (``shared``)
-and the row-copy tree (``rows``, forced for comparison), in CPU seconds of the
+batches: the tree the model takes (``shared``: over the prompt's shared keys in one
+pass; ``prompt-keys``: row by row, the prompt's attention keys shared, for hybrid
+models such as LFM2) and the row-copy tree (``rows``, forced for comparison), in CPU seconds of the
 process, the least of ``--repeat`` interleaved timings. One line per architecture
-and n: ``<arch> n=<n> <L> tokens: pass <s>s shared <s>s (<x>x) rows <s>s (<y>x)``,
+and n: ``<arch> n=<n> <L> tokens: pass <s>s <tree> <s>s (<x>x) rows <s>s (<y>x)``,
 and the ratio of tokens the shared tree reads to the pass's, (L + 254)/(L + 7): its
 floor, which only long prompts bring near 1.
 

@@ -24,7 +24,9 @@ The peak of one batch of N tokens (prompts + targets; bf16 = 2 bytes a value):
   (3 rows of its inner width), and the full-vocabulary logits of the prefill. With
   the answer distribution (``answers: true`` or ``decoding: rank``) the prompts' KV
   cache and the answer tree's copies of it, at most ``TREE_CACHE_FACTOR`` (4) times the
-  batch's tokens (:func:`genomic_icl.models.answers.tree_chunks`), instead.
+  batch's tokens (:func:`genomic_icl.models.answers.tree_chunks`), instead: an upper
+  bound, since the tree's rows share their prompt's attention keys and copy only the
+  Hyena states and their path keys (:func:`genomic_icl.models.evo2.decoding.tree_answers`).
 
 The ``hf`` models known here are attention-only: their answer tree shares the
 prompt's keys (:func:`genomic_icl.models.answers.shared_tree_decode`), its chunks

@@ -8,7 +8,8 @@ default DNA model, Qwen3 on digits): every answer's probability is the product o
 next-token probabilities along the binary tree of the answers: its 254 nodes below
 the root (2 + 4 + ... + 128 answer prefixes of length 1..7, each fed its last
 symbol), each in the context of exactly the prompt and its prefix, so the result is
-exact up to floating point. Two ways to compute them:
+exact up to floating point. Three ways to compute them, chosen per model in one place
+(:func:`tree_paths`):
 
 * **Over the prompt's shared keys** (:func:`shared_tree_decode`), for models whose
   cache holds attention layers only (Llama, Mistral, Qwen2/3, GPT-2 in transformers;
@@ -17,17 +18,25 @@ exact up to floating point. Two ways to compute them:
   a 4D mask in which each node sees its prompt and its own ancestors only, at position
   ids prompt length + depth - 1. No copies: at n = 128 (2,184 tokens) it costs 1.0-1.3x
   one teacher-forced pass on a CPU (docs/models.md, "Cost and memory").
-* **On copies of the state** (:func:`tree_decode`, the general fallback): level d
-  holds the 2^d prefixes of every prompt as rows of the model's state (its KV cache,
-  LFM2's convolution state, vortex's Hyena state), in 7 batched single-token steps.
-  Exact for every state a model keeps, including convolution and recurrent states,
-  which a mask cannot share between branches, but each level copies the prompt's
-  cache into its rows (254 copies per prompt): 9-23x one pass.
+* **Row by row, the prompt's attention keys shared** (:func:`prompt_keys_step` with
+  :func:`tree_decode`), for hybrid models (LFM2: short convolutions + attention; Evo 2
+  through vortex: ``models.evo2.decoding``): level d holds each prompt's 2^d prefixes
+  as rows of the model's small states (convolution, recurrent) and of their own path
+  keys (at most 7 tokens), copied per row; attention layers read their prompt's keys
+  once per prompt (:func:`attend_prompt_and_path`: one softmax over the prompt's and
+  the path's keys, through transformers' ``AttentionInterface``), never copied. Taken
+  where a probe shows it exact on the model. At n = 128: LFM2 1.35x one pass, the tiny
+  Evo 2 2.2x; at n = 4 the 254 single-token rows dominate (LFM2 7.0x).
+* **On copies of the state** (:func:`tree_decode` with :func:`hf_step`, the general
+  fallback): as the row tree above, but each level copies the prompt's whole cache,
+  its attention keys included, into its rows (254 copies per prompt): 8.5-23x one pass.
 
 Both give the target's per-position log-probabilities (its path in the tree) and the
 greedy continuation: greedy decoding follows the tree while its argmax is one of the
 two symbols, and a row that leaves the tree continues as its own stream (in the same
 steps; over the shared keys, from the prompt's cache with the tree's keys masked out).
+The figures: ``python benchmarks/inference.py --tree --per-n 16`` and ``--evo2
+--answers --per-n 4`` on a loaded 2-core CPU.
 
 **Several symbols per token** (k-mers, BPE): see :func:`segmented_answers`.
 

@@ -11,7 +11,9 @@ whose greedy output leaves the target is branched (its state copied) and continu
 on its own tokens. The tokens are those of step-by-step greedy decoding; vortex's
 recurrent steps round differently from its FFT prefill, so in bf16 a near-tie can
 flip (the tests compare in fp32). :func:`tree_answers`: all 256 answers from the
-same state, rows repeated level by level (:func:`_take_rows`).
+same state, rows repeated level by level (:func:`_take_rows`): the Hyena states and
+the rows' path keys, the prompt's attention keys shared by its rows
+(:func:`_prompt_keys_step`).
 """
 
 from __future__ import annotations
