@@ -586,7 +586,8 @@ def tree_paths(model: Any) -> TreePaths:
     tree with the prompt's attention keys shared (:func:`prompt_keys_step`), taken where a
     probe on the model shows it exact: every attention layer read its prompt's keys
     through :func:`_prompt_keys_attention` and the logits equal a plain pass's."""
-    return TreePaths(shared_tree_limit(model), _prompt_keys_probe(model))
+    limit = shared_tree_limit(model)
+    return TreePaths(limit, not limit and _prompt_keys_probe(model))
 
 
 class PromptKeys:
@@ -649,22 +650,23 @@ def attend_prompt_and_path(store: PromptKeys, layer: int, query, key, value, sca
         raise RuntimeError("the prompt-keys tree feeds one token per row")
     B, Hkv, L, _ = kp.shape
     g, W = Hq // Hkv, store.width
+    flat, pad = store.flat.to(query.device), store.pad.to(kp.device)  # layers on GPUs
     scale = scaling if scaling is not None else D**-0.5
     q = query.reshape(R, Hkv, g, D)
     # the rows' queries grouped by prompt (W slots each): one product per prompt
     grouped = q.new_zeros(B * W, Hkv, g, D)
-    grouped[store.flat] = q
+    grouped[flat] = q
     grouped = grouped.view(B, W, Hkv, g, D).transpose(1, 2).reshape(B, Hkv, W * g, D)
-    s_prompt = torch.matmul(grouped, kp.transpose(-1, -2)).float() * scale + store.pad
+    s_prompt = torch.matmul(grouped, kp.transpose(-1, -2)).float() * scale + pad
     s_prompt = s_prompt.view(B, Hkv, W, g, L).transpose(1, 2).reshape(B * W, Hkv, g, L)
-    s_prompt = s_prompt[store.flat]  # (R, Hkv, g, L)
+    s_prompt = s_prompt[flat]  # (R, Hkv, g, L)
     s_path = torch.matmul(q, key.transpose(-1, -2)).float() * scale  # (R, Hkv, g, P)
     w = torch.softmax(torch.cat([s_prompt, s_path], -1), -1).to(query.dtype)
     w_prompt = w.new_zeros(B * W, Hkv, g, L)
-    w_prompt[store.flat] = w[..., :L]
+    w_prompt[flat] = w[..., :L]
     w_prompt = w_prompt.view(B, W, Hkv, g, L).transpose(1, 2).reshape(B, Hkv, W * g, L)
     out = torch.matmul(w_prompt, vp).view(B, Hkv, W, g, D).transpose(1, 2)
-    out = out.reshape(B * W, Hkv, g, D)[store.flat]
+    out = out.reshape(B * W, Hkv, g, D)[flat]
     out = out + torch.matmul(w[..., L:], value)  # (R, Hkv, g, D)
     store.read.add(layer)
     return out.reshape(R, Hq, 1, D)
@@ -761,8 +763,6 @@ def _prompt_keys_probe(model: Any) -> bool:
     steps of it give the logits of a plain pass over the prompt and both tokens."""
     import torch
 
-    if shared_tree_limit(model):
-        return False  # attention only: the one-pass tree serves it
     try:
         weight = model.get_input_embeddings().weight
         ids = torch.tensor([[1, 2, 3, 4, 5]], dtype=torch.long, device=weight.device)
