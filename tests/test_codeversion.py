@@ -46,7 +46,22 @@ _STATS = {
     "stats/tables.py",
     "table_registry.py",
 }
-_FIGURES = {"figure_registry.py", "figures.py"}
+_FIGURES = {"figure_registry.py"} | {
+    f"figures/{name}.py"
+    for name in (
+        "__init__",
+        "accuracy",
+        "breakdowns",
+        "comparisons",
+        "context",
+        "errors",
+        "fits",
+        "loss",
+        "pretrain",
+        "sizes",
+        "style",
+    )
+}
 _PRETRAIN = {"corpus.py", "integrity.py", "pretrain.py", "tokenization.py"}
 _PREDICT = {
     "config.py",

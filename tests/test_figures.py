@@ -3,11 +3,13 @@ and its baseline; planning imports no plotting library."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 import subprocess
 import sys
 
+import matplotlib.figure
 import pandas as pd
 import pytest
 
@@ -15,6 +17,7 @@ from conftest import REPO
 from genomic_icl import figure_registry as R
 from genomic_icl import figures as F
 from genomic_icl import stats as S
+from genomic_icl.figures import FigureContext
 from genomic_icl.metadata import model_rows
 from synthetic import synthetic_scored, with_answer_distributions
 
@@ -112,9 +115,8 @@ def test_every_figure_renders(tables, tmp_path):
 
 def test_pdf_bytes_are_deterministic(tables, tmp_path):
     for i in range(2):
-        F.accuracy_vs_shots(
-            tables["accuracy"], str(tmp_path / f"a{i}.png"), str(tmp_path / f"a{i}.pdf")
-        )
+        png, pdf = tmp_path / f"a{i}.png", tmp_path / f"a{i}.pdf"
+        F.accuracy.accuracy_vs_shots(FigureContext(png, pdf, {"accuracy": tables["accuracy"]}))
     assert (tmp_path / "a0.pdf").read_bytes() == (tmp_path / "a1.pdf").read_bytes()
     assert (tmp_path / "a0.png").read_bytes() == (tmp_path / "a1.png").read_bytes()
 
@@ -137,12 +139,14 @@ def test_reference_overlay_matching():
 
 def test_accuracy_vs_shots_with_reference(tmp_path):
     acc = S.load_table4()[["model", "n_shots", "accuracy"]].assign(se=0.02, n_prompts=800)
-    F.accuracy_vs_shots(
-        acc,
-        str(tmp_path / "t4.png"),
-        str(tmp_path / "t4.pdf"),
-        reference=S.load_table4(),
-        title="Table 4",
+    F.accuracy.accuracy_vs_shots(
+        FigureContext(
+            tmp_path / "t4.png",
+            tmp_path / "t4.pdf",
+            {"accuracy": acc},
+            {"title": "Table 4"},
+            reference=S.load_table4(),
+        )
     )
     assert (tmp_path / "t4.png").exists()
 
@@ -160,22 +164,42 @@ def test_size_matched_pairs():
 
 
 def test_registry_entries_are_complete():
-    """Each entry names a plot function whose parameters take its tables and fixed
-    arguments, a caption file that exists, and a category; its rule is figure_{kind}."""
+    """Each entry points at a plot function that takes one FigureContext and reads
+    every table role of the entry, a caption file that exists, and a category; its rule
+    is figure_{kind}."""
     for kind, spec in R.FIGURES.items():
-        plot = F.plot_function(kind)  # raises when a table is no parameter of it
-        assert set(spec.tables) <= set(inspect.signature(plot).parameters), kind
+        plot = F.plot_function(kind)  # raises unless "module.function" of one argument
+        source = inspect.getsource(plot)
+        for role in spec.tables:
+            assert re.search(rf"ctx\.(optional_)?table\(\"{role}\"\)", source), (kind, role)
         assert (REPO / "report" / "figures" / spec.caption).is_file(), spec.caption
         assert spec.category and spec.rule == f"figure_{kind}"
     with pytest.raises(ValueError, match="registered twice"):
-        R.figure("accuracy", draw="x", tables=(), caption="x.rst", category="x")
+        R.figure("accuracy", draw="x.y", tables=(), caption="x.rst", category="x")
+    with pytest.raises(ValueError, match="not 'module.function'"):
+        R.figure("new_kind", draw="accuracy_vs_shots", tables=(), caption="x.rst", category="x")
+
+
+def test_a_wrong_pointer_is_named(monkeypatch):
+    spec = R.FIGURES["accuracy"]
+    for draw in ("accuracy.no_such_plot", "no_such_module.accuracy_vs_shots"):
+        monkeypatch.setitem(R.FIGURES, "accuracy", dataclasses.replace(spec, draw=draw))
+        with pytest.raises(ValueError, match=f"genomic_icl.figures has no '{draw}'"):
+            F.plot_function("accuracy")
+    # a helper of one of the modules is no plot function
+    draw = "accuracy.match_reference"
+    monkeypatch.setitem(R.FIGURES, "accuracy", dataclasses.replace(spec, draw=draw))
+    with pytest.raises(ValueError, match="must take one FigureContext"):
+        F.plot_function("accuracy")
 
 
 def test_draw_names_a_missing_argument(tables, tmp_path):
     entry = R.figure_plan(MODELS, {}, shots=(1, 4, 16))["fig2c_size_matched"]
     entry = {k: v for k, v in entry.items() if k != "pairs"}
-    with pytest.raises(ValueError, match=r"pairs_vs_shots\(\) needs pairs"):
+    with pytest.raises(ValueError, match="'fig2c_size_matched': its plan entry has no 'pairs'"):
         F.draw("fig2c_size_matched", entry, tables, str(tmp_path / "a.png"), None)
+    with pytest.raises(ValueError, match="'fig2c_size_matched': needs the table 'accuracy'"):
+        F.draw("fig2c_size_matched", entry, {}, str(tmp_path / "a.png"), None)
 
 
 ORACLE = {"name": "oracle", "backend": "reference", "checkpoint": "oracle"}
@@ -184,14 +208,14 @@ ORACLE = {"name": "oracle", "backend": "reference", "checkpoint": "oracle"}
 def legends(monkeypatch) -> list[list[str]]:
     """Legend texts of every figure saved while the returned list is in use."""
     seen: list[list[str]] = []
-    save = F._save
+    savefig = matplotlib.figure.Figure.savefig
 
-    def record(fig, png, pdf):
+    def record(fig, *args, **kwargs):
         leg = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
         seen.append([t.get_text() for lg in leg for t in lg.get_texts()])
-        save(fig, png, pdf)
+        savefig(fig, *args, **kwargs)
 
-    monkeypatch.setattr(F, "_save", record)
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record)
     return seen
 
 
@@ -243,6 +267,25 @@ def test_planning_imports_no_plotting_and_no_scipy():
             f"models = {MODELS!r}",
             "assert len(figure_plan(models, {}, (1, 4, 16), 'mode')) > 10",
             LOADED,
+        ]
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_registry_and_a_plan_load_no_numerical_library():
+    """The registry and a plan of every kind (what the rule files read to make their
+    rules) load neither numpy nor pandas, though the plot functions they point at do."""
+    code = "\n".join(
+        [
+            "import sys",
+            "from genomic_icl.figure_registry import FIGURES, figure_inputs, figure_plan",
+            f"plan = figure_plan({MODELS!r}, {{}}, (1, 4, 16), 'mode')",
+            "assert {e['kind'] for e in plan.values()} == set(FIGURES)",
+            "assert figure_inputs('accuracy') == {'accuracy': 'results/tables/accuracy.tsv'}",
+            "print(sorted({m.split('.')[0] for m in sys.modules}"
+            " & {'numpy', 'pandas', 'matplotlib', 'scipy'}))",
         ]
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -255,8 +255,8 @@ def figure_jobs_only(jobs: dict) -> None:
 
 
 def test_drawing_code_change_reruns_the_figures_only(wf, edit):
-    # what a plot does changes (genomic_icl.figures, imported only by figure jobs)
-    edit("src/genomic_icl/figures.py", "FULL_WIDTH = 7.0", "FULL_WIDTH = 7.0\n_UNUSED = 1")
+    # what a plot does changes (the genomic_icl.figures package, imported only by figure jobs)
+    edit("src/genomic_icl/figures/style.py", "FULL_WIDTH = 7.0", "FULL_WIDTH = 7.0\n_UNUSED = 1")
     figure_jobs_only(plan(wf))
 
 

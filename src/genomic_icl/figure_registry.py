@@ -18,7 +18,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -37,15 +37,16 @@ Plan = dict[str, dict[str, Any]]  # file stem -> entry (kind, models and what th
 class FigureSpec:
     """One figure kind of the registry.
 
-    - ``draw``: name of the plot function in :mod:`genomic_icl.figures`. It is called
-      with keyword arguments, each parameter it names filled from (later wins): the
-      job's context (``png``, ``pdf``, ``meta``, ``reference``, ``reference_map``,
-      ``n_functions``, ``trials``), the plan entry's keys (``models``, ``title``, ...),
-      ``kwargs``, and the tables.
-    - ``tables``: plot parameter -> table name (``results/tables/{name}.tsv``).
+    - ``draw``: the plot function, ``"module.function"`` in :mod:`genomic_icl.figures`
+      (e.g. ``"accuracy.accuracy_vs_shots"``); it takes one
+      :class:`genomic_icl.figures.FigureContext`. A name, not the function, so that
+      planning never imports matplotlib.
+    - ``tables``: role -> table name (``results/tables/{name}.tsv``); the plot
+      function reads each as ``ctx.table(role)``.
     - ``caption``: file in ``report/figures/``; ``category``: the report's section.
     - ``plan``: config -> ``{file stem: entry}``, empty when the config lacks the
-      models the figure needs.
+      models the figure needs; the entry (``models``, ``title``, ...) reaches the plot
+      function as ``ctx.entry``.
     """
 
     kind: str
@@ -54,7 +55,6 @@ class FigureSpec:
     caption: str
     category: str
     plan: Callable[[PlanContext], Plan]
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def rule(self) -> str:
@@ -77,21 +77,22 @@ def figure(
     tables: Sequence[str] | Mapping[str, str],
     caption: str,
     category: str,
-    **kwargs: Any,
 ) -> Callable[[Callable[[PlanContext], Plan]], Callable[[PlanContext], Plan]]:
-    """Register the decorated planning function as figure kind ``kind``.
+    """Register the decorated planning function as figure kind ``kind``, drawn by
+    ``draw`` (``"module.function"`` of :mod:`genomic_icl.figures`).
 
-    ``tables``: table names, passed to the plot function under the same names, or a
-    mapping plot parameter -> table name. ``kwargs``: fixed keyword arguments of the
-    plot function (e.g. ``by="bit_load"``)."""
+    ``tables``: table names, which the plot function reads under the same names, or a
+    mapping role -> table name (``{"breakdown": "bitload"}``)."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", kind):
         raise ValueError(f"figure kind {kind!r}: use lower-case letters, digits and _")
     if kind in FIGURES:
         raise ValueError(f"figure kind {kind!r} is registered twice")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*", draw):
+        raise ValueError(f"figure kind {kind!r}: draw={draw!r} is not 'module.function'")
     table_map = dict(tables) if isinstance(tables, Mapping) else {t: t for t in tables}
 
     def register(plan: Callable[[PlanContext], Plan]) -> Callable[[PlanContext], Plan]:
-        FIGURES[kind] = FigureSpec(kind, draw, table_map, caption, category, plan, kwargs)
+        FIGURES[kind] = FigureSpec(kind, draw, table_map, caption, category, plan)
         return plan
 
     return register
@@ -247,7 +248,7 @@ class PlanContext:
 
 @figure(
     "accuracy",
-    draw="accuracy_vs_shots",
+    draw="accuracy.accuracy_vs_shots",
     tables=("accuracy",),
     caption="accuracy_vs_shots.rst",
     category="Accuracy",
@@ -258,7 +259,7 @@ def _plan_accuracy(c: PlanContext) -> Plan:
 
 @figure(
     "family",
-    draw="accuracy_vs_shots",
+    draw="accuracy.accuracy_vs_shots",
     tables=("accuracy", "paired"),
     caption="fig2_family.rst",
     category="Accuracy",
@@ -278,7 +279,7 @@ def _plan_family(c: PlanContext) -> Plan:
 
 @figure(
     "pairs",
-    draw="pairs_vs_shots",
+    draw="sizes.pairs_vs_shots",
     tables=("accuracy",),
     caption="fig2c_size_matched.rst",
     category="Accuracy",
@@ -296,7 +297,7 @@ def _plan_pairs(c: PlanContext) -> Plan:
 
 @figure(
     "family_means",
-    draw="family_means",
+    draw="sizes.family_means",
     tables={"accuracy": "accuracy", "means": "family_means"},
     caption="fig2d_family_means.rst",
     category="Accuracy",
@@ -311,7 +312,7 @@ def _plan_family_means(c: PlanContext) -> Plan:
 
 @figure(
     "params",
-    draw="accuracy_vs_params",
+    draw="sizes.accuracy_vs_params",
     tables=("accuracy", "scaling"),
     caption="fig3_accuracy_vs_params.rst",
     category="Scaling",
@@ -325,19 +326,20 @@ def _plan_params(c: PlanContext) -> Plan:
 
 @figure(
     "bitload_comparison",
-    draw="breakdown_comparison",
+    draw="breakdowns.breakdown_comparison",
     tables={"breakdown": "bitload"},
     caption="fig4_bitload_comparison.rst",
     category="Breakdowns",
-    by="bit_load",
 )
 def _plan_bitload_comparison(c: PlanContext) -> Plan:
-    return {"fig4_bitload_comparison": {"models": c.compare}} if len(c.compare) >= 2 else {}
+    if len(c.compare) < 2:
+        return {}
+    return {"fig4_bitload_comparison": {"models": c.compare, "by": "bit_load"}}
 
 
 @figure(
     "task_comparison",
-    draw="task_comparison",
+    draw="comparisons.task_comparison",
     tables=("per_task",),
     caption="task_comparison.rst",
     category="Comparisons",
@@ -348,7 +350,7 @@ def _plan_task_comparison(c: PlanContext) -> Plan:
 
 @figure(
     "fits",
-    draw="loglinear_fits",
+    draw="fits.loglinear_fits",
     tables={"accuracy": "accuracy", "fits": "fits", "clustered": "clustered_fits"},
     caption="fig5_loglinear_fits.rst",
     category="Scaling",
@@ -359,7 +361,7 @@ def _plan_fits(c: PlanContext) -> Plan:
 
 @figure(
     "mistakes",
-    draw="mistakes_vs_shots",
+    draw="errors.mistakes_vs_shots",
     tables=("mistakes",),
     caption="fig6_understandable_mistakes.rst",
     category="Errors",
@@ -371,17 +373,17 @@ def _plan_mistakes(c: PlanContext) -> Plan:
 
 @figure(
     "breakdown_bitload",
-    draw="breakdown_heatmaps",
+    draw="breakdowns.breakdown_heatmaps",
     tables={"breakdown": "bitload"},
     caption="fig7_10_breakdown.rst",
     category="Breakdowns",
-    by="bit_load",
 )
 def _plan_breakdown_bitload(c: PlanContext) -> Plan:
     return {
         f"fig7-10_bitload_{safe_name(fam)}": {
             "models": ms,
             "family": fam,
+            "by": "bit_load",
             "title": f"{fam}: accuracy by BitLoad and n",
         }
         for fam, ms in c.groups
@@ -390,17 +392,17 @@ def _plan_breakdown_bitload(c: PlanContext) -> Plan:
 
 @figure(
     "breakdown_diversity",
-    draw="breakdown_heatmaps",
+    draw="breakdowns.breakdown_heatmaps",
     tables={"breakdown": "target_diversity"},
     caption="fig7_10_breakdown.rst",
     category="Breakdowns",
-    by="target_diversity",
 )
 def _plan_breakdown_diversity(c: PlanContext) -> Plan:
     return {
         f"fig7-10_diversity_{safe_name(fam)}": {
             "models": ms,
             "family": fam,
+            "by": "target_diversity",
             "title": f"{fam}: accuracy by target BitDiversity and n",
         }
         for fam, ms in c.groups
@@ -409,7 +411,7 @@ def _plan_breakdown_diversity(c: PlanContext) -> Plan:
 
 @figure(
     "diversity_zero",
-    draw="diversity_zero",
+    draw="errors.diversity_zero",
     tables={"div0": "diversity_zero"},
     caption="fig11_diversity_zero.rst",
     category="Errors",
@@ -420,7 +422,7 @@ def _plan_diversity_zero(c: PlanContext) -> Plan:
 
 @figure(
     "task_heatmap",
-    draw="task_heatmap",
+    draw="comparisons.task_heatmap",
     tables=("per_task",),
     caption="task_heatmap.rst",
     category="Breakdowns",
@@ -431,7 +433,7 @@ def _plan_task_heatmap(c: PlanContext) -> Plan:
 
 @figure(
     "paired",
-    draw="paired_differences",
+    draw="comparisons.paired_differences",
     tables=("paired",),
     caption="paired_differences.rst",
     category="Comparisons",
@@ -444,7 +446,7 @@ def _plan_paired(c: PlanContext) -> Plan:
 
 @figure(
     "in_context_loss",
-    draw="in_context_loss",
+    draw="loss.in_context_loss",
     tables={"in_context_loss": "in_context_loss", "fits": "in_context_loss_fits"},
     caption="in_context_loss.rst",
     category="In-context loss",
@@ -455,7 +457,7 @@ def _plan_in_context_loss(c: PlanContext) -> Plan:
 
 @figure(
     "loss_positions",
-    draw="loss_positions",
+    draw="loss.loss_positions",
     tables={"positions": "in_context_loss_positions"},
     caption="in_context_loss_positions.rst",
     category="In-context loss",
@@ -466,7 +468,7 @@ def _plan_loss_positions(c: PlanContext) -> Plan:
 
 @figure(
     "answer_distribution",
-    draw="answer_distribution",
+    draw="loss.answer_distribution",
     tables={"answers": "answer_distribution"},
     caption="answer_distribution.rst",
     category="In-context loss",
