@@ -653,21 +653,26 @@ def attend_prompt_and_path(store: PromptKeys, layer: int, query, key, value, sca
     flat, pad = store.flat.to(query.device), store.pad.to(kp.device)  # layers on GPUs
     scale = scaling if scaling is not None else D**-0.5
     q = query.reshape(R, Hkv, g, D)
-    # the rows' queries grouped by prompt (W slots each): one product per prompt
-    grouped = q.new_zeros(B * W, Hkv, g, D)
-    grouped[flat] = q
-    grouped = grouped.view(B, W, Hkv, g, D).transpose(1, 2).reshape(B, Hkv, W * g, D)
-    s_prompt = torch.matmul(grouped, kp.transpose(-1, -2)).float() * scale + pad
-    s_prompt = s_prompt.view(B, Hkv, W, g, L).transpose(1, 2).reshape(B * W, Hkv, g, L)
-    s_prompt = s_prompt[flat]  # (R, Hkv, g, L)
     s_path = torch.matmul(q, key.transpose(-1, -2)).float() * scale  # (R, Hkv, g, P)
-    w = torch.softmax(torch.cat([s_prompt, s_path], -1), -1).to(query.dtype)
-    w_prompt = w.new_zeros(B * W, Hkv, g, L)
-    w_prompt[flat] = w[..., :L]
-    w_prompt = w_prompt.view(B, W, Hkv, g, L).transpose(1, 2).reshape(B, Hkv, W * g, L)
-    out = torch.matmul(w_prompt, vp).view(B, Hkv, W, g, D).transpose(1, 2)
-    out = out.reshape(B * W, Hkv, g, D)[flat]
-    out = out + torch.matmul(w[..., L:], value)  # (R, Hkv, g, D)
+    # the rows grouped by prompt (W slots each), in the layout of one product per prompt:
+    # only the small per-row tensors move; the (rows x L) scores stay where the product
+    # puts them (empty slots: zero queries and path scores, their outputs dropped)
+    slots_q = q.new_zeros(B * W, Hkv, g, D)
+    slots_q[flat] = q
+    slots_path = s_path.new_zeros(B * W, Hkv, g, s_path.shape[-1])
+    slots_path[flat] = s_path
+
+    def by_prompt(x):  # (B * W, Hkv, g, X) -> (B, Hkv, W * g, X)
+        return x.view(B, W, Hkv, g, -1).transpose(1, 2).reshape(B, Hkv, W * g, x.shape[-1])
+
+    def by_row(x):  # (B, Hkv, W * g, X) -> (R, Hkv, g, X)
+        x = x.reshape(B, Hkv, W, g, -1).transpose(1, 2)
+        return x.reshape(B * W, Hkv, g, x.shape[-1])[flat]
+
+    s_prompt = torch.matmul(by_prompt(slots_q), kp.transpose(-1, -2)).float()
+    s_prompt = s_prompt.mul_(scale).add_(pad)  # (B, Hkv, W * g, L)
+    w = torch.softmax(torch.cat([s_prompt, by_prompt(slots_path)], -1), -1).to(query.dtype)
+    out = by_row(torch.matmul(w[..., :L], vp)) + torch.matmul(by_row(w[..., L:]), value)
     store.read.add(layer)
     return out.reshape(R, Hq, 1, D)
 
