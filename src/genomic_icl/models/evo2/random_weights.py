@@ -49,20 +49,28 @@ def packaged_config(name: str = "evo2-7b-8k.yml") -> dict:
     return yaml.safe_load((root / "configs" / name).read_text())
 
 
-def tiny_config() -> dict:
-    """The packaged 7B config, cut down to the tiny model."""
-    return {**packaged_config(), **TINY}
+def tiny_config(like: str | None = None) -> dict:
+    """The packaged 7B config, cut down to the tiny model; with ``like`` (a packaged
+    config's file name, e.g. ``evo2-1b-8k.yml``), the tiny model's four blocks at that
+    model's width: its hidden size, MLP size, attention heads and state size."""
+    config = {**packaged_config(), **TINY}
+    if like:
+        full = packaged_config(like)
+        keys = ("hidden_size", "inner_mlp_size", "num_attention_heads", "state_size")
+        config.update({k: full[k] for k in keys})
+        config.update(num_filters=full["hidden_size"], hcl_filter_groups=full["hidden_size"])
+    return config
 
 
-def write_tiny_evo2(folder: Path, seed: int = 0) -> tuple[Path, Path]:
+def write_tiny_evo2(folder: Path, seed: int = 0, like: str | None = None) -> tuple[Path, Path]:
     """Write ``tiny.yml`` (vortex config) and ``tiny.pt`` (random weights) into
-    ``folder``; returns (checkpoint, config) paths."""
+    ``folder``; returns (checkpoint, config) paths. ``like``: see :func:`tiny_config`."""
     import torch
     from vortex.model.model import StripedHyena
     from vortex.model.utils import dotdict
 
     folder.mkdir(parents=True, exist_ok=True)
-    config = tiny_config()
+    config = tiny_config(like)
     config_path = folder / "tiny.yml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=True))
     torch.manual_seed(seed)
