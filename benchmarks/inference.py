@@ -34,7 +34,12 @@ token, on ``--greedy-per-n`` prompts per n, projected to all), in CPU seconds of
 process. The last line is ``cost vs one pass: <x>x  speedup vs per-prompt greedy:
 <y>x  identical: <k>/<N>``.
 
-    python benchmarks/inference.py --evo2 [--per-n 16] [--greedy-per-n 4]
+    python benchmarks/inference.py --evo2 [--per-n 16] [--greedy-per-n 4] [--shots 16 128]
+
+``--like evo2-1b-8k.yml`` builds the tiny model's 4 blocks at that packaged model's
+width (hidden size, MLP size, attention heads, state size: 178M parameters for the
+1B's), to see how the costs scale with width; ``--greedy-per-n 0`` skips the
+per-prompt decoding, which costs 8 passes per prompt at that width.
 
 ``--tree`` times the answer distribution (``answers: true``: greedy, the target's
 per-position log-probabilities and all 256 answers) per architecture, on tiny random

@@ -119,7 +119,7 @@ def _modal_state(inference_params, x1v, L, poles, t, dims, layer_idx, **_: Any) 
 
     hidden_size, _, _, _, groups = dims
     decay = (poles.float() * t[..., :L].flip(-1).float()).exp()  # (G, S, L)
-    if groups > 1:
+    if 1 < groups < hidden_size:  # one group per channel (Evo 2's HCL layers): as is
         decay = decay.repeat_interleave(hidden_size // groups, 0)  # (D, S, L)
     inference_params.state_dict[layer_idx] = torch.einsum("bdl,dsl->bds", x1v.float(), decay)
 
