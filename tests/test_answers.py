@@ -85,10 +85,22 @@ def tiny(arch: str, vocab: int, seed: int, eos: int):
             vocab_size=vocab, n_embd=32, n_layer=2, n_head=4, n_positions=4096, eos_token_id=eos
         )
         model = transformers.GPT2LMHeadModel(cfg)
+    elif arch == "mpt":  # ALiBi: positions from the keys' places, not position_ids
+        cfg = transformers.MptConfig(
+            vocab_size=vocab, d_model=32, n_heads=4, n_layers=2, max_seq_len=4096
+        )
+        cfg.eos_token_id = eos
+        model = transformers.MptForCausalLM(cfg)
+    elif arch == "bloom":  # ALiBi built from a 2D attention mask
+        cfg = transformers.BloomConfig(
+            vocab_size=vocab, hidden_size=32, n_head=4, n_layer=2, eos_token_id=eos
+        )
+        model = transformers.BloomForCausalLM(cfg)
     else:
         classes = {
             "llama": (transformers.LlamaConfig, transformers.LlamaForCausalLM, {}),
             "mistral": (transformers.MistralConfig, transformers.MistralForCausalLM, {}),
+            "qwen3": (transformers.Qwen3Config, transformers.Qwen3ForCausalLM, {}),
             "lfm2": (
                 transformers.Lfm2Config,
                 transformers.Lfm2ForCausalLM,
@@ -333,3 +345,42 @@ def test_shared_tree_is_taken_and_equals_the_row_copy_tree(arch):
         # padded rows that left the tree (LFM2's: or stopped at EOS): greedy streams
         left += len(x) < width and not on_tree and (hybrid or len(res.tokens[r]) == 8)
     assert len({len(x) for x in ids}) > 1 and left > 0
+
+
+@pytest.mark.parametrize("arch", ["mpt", "bloom", "qwen3"])
+def test_the_tree_is_chosen_by_a_numeric_probe_and_equals_brute_force(arch):
+    """The one-pass tree over shared keys is taken only where its probe finds it exact:
+    ALiBi models (MPT: biases from the keys' places in the pass, so the tree's nodes are
+    mispositioned; Bloom: ALiBi from a 2D mask, which fails on the tree's 4D one) take
+    the row-copy tree, Qwen3 the shared one; each equals brute force. The shared tree,
+    forced on MPT, is wrong: what the probe guards against."""
+    from genomic_icl.models.answers import shared_tree_decode, tree_paths
+
+    tok = char_tokenizer("ACGT")
+    model = tiny(arch, len(tok), seed=4, eos=tok.eos_token_id)
+    df = prompt_table(FUNCS, 3, 1, GEN, 3)
+    backend = HFBackend(spec(answers=True), model=model, tokenizer=tok)
+    _, _, _, ans = run_all(backend, df)
+    assert backend.tree_path == ("shared" if arch == "qwen3" else "rows")
+    assert model._genomic_icl_tree_paths  # the verdict is kept: probed once per model
+    for r, row in enumerate(df.itertuples()):
+        want = brute_answers(model, tok, row.prompt, row.sym0, row.sym1, 1, 8)
+        np.testing.assert_allclose(ans[r], want, atol=2e-4)
+    if arch == "mpt":
+        ids = torch.tensor(tok(df.prompt.tolist())["input_ids"])
+        sym = torch.tensor(
+            [tok.convert_tokens_to_ids([a, b]) for a, b in zip(df.sym0, df.sym1, strict=True)]
+        )
+        with torch.inference_mode():
+            out = model(input_ids=ids, use_cache=True)
+        forced = shared_tree_decode(
+            model,
+            out.past_key_values,
+            out.logits[:, -1],
+            torch.ones_like(ids),
+            sym,
+            df.target_bits.to_numpy(),
+        )
+        want = brute_answers(model, tok, df.prompt[0], df.sym0[0], df.sym1[0], 1, 8)
+        assert np.abs(forced.answer_logprobs[0] - want).max() > 1e-2
+    assert tree_paths(model) is tree_paths(model)

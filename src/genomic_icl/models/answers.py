@@ -362,8 +362,10 @@ def shared_tree_limit(model: Any) -> int:
     for ``model``; 0 when never. It needs a cache of attention layers only (plain or
     sliding-window key-value layers: no convolution, recurrent or quantized state, which
     nodes could not share) and an attention that adds a custom 4D mask (``eager`` or
-    ``sdpa``); probed by one two-token pass of the decoder. A sliding window must hold
-    the prompt, the tree and the greedy streams after it."""
+    ``sdpa``), read off one two-token pass of the decoder; and it must pass
+    :func:`_shared_tree_probe`, which checks the numbers (a model whose positions do not
+    follow ``position_ids``, as ALiBi's, fails it). A sliding window must hold the
+    prompt, the tree and the greedy streams after it."""
     import sys
 
     import torch
@@ -384,8 +386,75 @@ def shared_tree_limit(model: Any) -> int:
         return 0
     window = getattr(config, "sliding_window", None)
     if window is None or getattr(config, "use_sliding_window", True) is False:
-        return sys.maxsize
-    return max(0, int(window) - 1 - TREE_NODES - 2 * N_BITS)
+        limit = sys.maxsize
+    else:
+        limit = max(0, int(window) - 1 - TREE_NODES - 2 * N_BITS)
+    return limit if limit and _shared_tree_probe(model) else 0
+
+
+#: The probes' prompt and the two symbols of their tree (token ids every vocabulary has).
+_PROBE_PROMPT, _PROBE_SYM = [1, 2, 3], [4, 5]
+
+
+def _shared_tree_probe(model: Any) -> bool:
+    """Whether :func:`shared_tree_decode` is exact for ``model``: after a 3-token
+    prompt, the 6 nodes of a 3-level tree in one pass under its 4D mask give the
+    log-probabilities of plain passes over the prompt and each node's prefix
+    (:func:`_same_logprobs`, in float32: :class:`_float32`); any error: not exact."""
+    import torch
+
+    try:
+        with _float32(model), torch.inference_mode():
+            dev = model.get_input_embeddings().weight.device
+            ids = torch.tensor([_PROBE_PROMPT], dtype=torch.long, device=dev)
+            sym = torch.tensor([_PROBE_SYM], dtype=torch.long, device=dev)
+            pre = model(input_ids=ids, use_cache=True)
+            got = _tree_pass(model, pre.past_key_values, torch.ones_like(ids), sym, 3).logits[0]
+            want = []
+            for d, p in zip(*_tree_layout("cpu", 3)[:2], strict=True):
+                path = [_PROBE_SYM[(int(p) >> (int(d) - 1 - i)) & 1] for i in range(int(d))]
+                full = torch.tensor([_PROBE_PROMPT + path], dtype=torch.long, device=dev)
+                want.append(model(input_ids=full).logits[0, -1])
+            return _same_logprobs(got, torch.stack(want))
+    except Exception:  # an unusual model (ALiBi built from a 2D mask): the row trees
+        return False
+
+
+def _same_logprobs(got, want) -> bool:
+    """Whether two probes' logits (rows, V) give the same log-probabilities to float32
+    precision: within 2^10 float32 epsilons (1.2e-4) times 1 + the largest |logit|,
+    far below what a wrong position or mask does (tenths of a nat on tiny models)."""
+    import torch
+
+    got = torch.log_softmax(got.float(), -1)
+    want = torch.log_softmax(want.float().to(got.device), -1)
+    tol = 2**10 * torch.finfo(torch.float32).eps * (1 + float(want.abs().max()))
+    return bool((got - want).abs().max() <= tol)
+
+
+class _float32:
+    """Context: ``model``'s half-precision parameters and buffers in float32, then each
+    back in its own dtype (exact: float32 holds every bf16 and fp16 value). The probes
+    run in it so that bf16 rounding (about 0.1 nat at logits of 20) cannot hide an error;
+    it needs float32 room for the half-precision weights while it runs."""
+
+    def __init__(self, model: Any):
+        self.model = model
+        self.half: list[tuple[Any, Any]] = []
+
+    def __enter__(self):
+        import torch
+
+        tensors = [*self.model.parameters(), *self.model.buffers()]
+        half = (torch.float16, torch.bfloat16)
+        self.half = [(t, t.dtype) for t in tensors if t.dtype in half]
+        for t, _ in self.half:
+            t.data = t.data.float()
+        return self
+
+    def __exit__(self, *exc):
+        for t, dtype in self.half:
+            t.data = t.data.to(dtype)
 
 
 def shared_chunks(n_rows: int, length: int, batch_tokens: int) -> list[slice]:
@@ -396,14 +465,14 @@ def shared_chunks(n_rows: int, length: int, batch_tokens: int) -> list[slice]:
     return [slice(i, min(i + per, n_rows)) for i in range(0, n_rows, per)]
 
 
-def _tree_layout(device):
-    """The tree's nodes below the root, by depth then prefix: their depth (1..7), their
-    prefix (0..2^depth - 1) and (nodes, nodes) which nodes each sees (itself and its
-    ancestors)."""
+def _tree_layout(device, levels: int = N_BITS):
+    """The nodes below the root of a tree of ``levels`` levels (the answer tree: 8), by
+    depth then prefix: their depth (1..levels - 1), their prefix (0..2^depth - 1) and
+    (nodes, nodes) which nodes each sees (itself and its ancestors)."""
     import torch
 
-    depth = torch.cat([torch.full((1 << d,), d) for d in range(1, N_BITS)]).to(device)
-    prefix = torch.cat([torch.arange(1 << d) for d in range(1, N_BITS)]).to(device)
+    depth = torch.cat([torch.full((1 << d,), d) for d in range(1, levels)]).to(device)
+    prefix = torch.cat([torch.arange(1 << d) for d in range(1, levels)]).to(device)
     up = depth[:, None] - depth[None, :]
     sees = (up >= 0) & ((prefix[:, None] >> up.clamp(min=0)) == prefix[None, :])
     return depth, prefix, sees
@@ -445,32 +514,16 @@ def shared_tree_decode(
     import numpy as np
     import torch
 
-    B, L = mask.shape
-    dev = mask.device  # the model's input device (its logits may be on another GPU)
+    B, _ = mask.shape
     eos = {int(e) for e in eos_ids}
     mask = mask.long()
     real = mask.sum(1)
-    depth, prefix, sees = _tree_layout(dev)
-    feed = sym.to(dev).gather(1, (prefix & 1)[None, :].expand(B, -1))  # (B, 254)
-    allowed = torch.cat(
-        [mask.bool()[:, None, :].expand(B, TREE_NODES, L), sees.expand(B, -1, -1)], 2
-    )
-    dtype = model.dtype  # what the attention adds the mask to
-    add = torch.zeros(allowed.shape, dtype=dtype, device=dev)
-    add.masked_fill_(~allowed, torch.finfo(dtype).min)
-    with torch.inference_mode():
-        out = model(
-            input_ids=feed,
-            attention_mask=add[:, None],
-            position_ids=real[:, None] + depth[None, :] - 1,
-            past_key_values=cache,
-            use_cache=True,
-        )
+    out = _tree_pass(model, cache, mask, sym)
     levels = [last[:, None, :]] + [
         out.logits[:, (1 << d) - 2 : (1 << (d + 1)) - 2] for d in range(1, N_BITS)
     ]
     cache = out.past_key_values
-    del out, add, allowed
+    del out
     out_dev = last.device
     sym = sym.to(out_dev)
     targets_t = torch.tensor(np.asarray(targets, dtype=np.int64), device=out_dev)
@@ -503,6 +556,32 @@ def shared_tree_decode(
         positions.cpu().numpy(),
         positions.sum(1).cpu().numpy(),
     )
+
+
+def _tree_pass(model: Any, cache: Any, mask, sym, levels: int = N_BITS):
+    """The model's output on the nodes of every prompt's tree of ``levels`` levels (by
+    depth then prefix, each fed its last symbol), in one pass over the prompts' ``cache``
+    under the 4D mask of :func:`shared_tree_decode`."""
+    import torch
+
+    B, L = mask.shape
+    dev = mask.device  # the model's input device (its logits may be on another GPU)
+    depth, prefix, sees = _tree_layout(dev, levels)
+    feed = sym.to(dev).gather(1, (prefix & 1)[None, :].expand(B, -1))  # (B, nodes)
+    allowed = torch.cat(
+        [mask.bool()[:, None, :].expand(B, len(depth), L), sees.expand(B, -1, -1)], 2
+    )
+    dtype = model.dtype  # what the attention adds the mask to
+    add = torch.zeros(allowed.shape, dtype=dtype, device=dev)
+    add.masked_fill_(~allowed, torch.finfo(dtype).min)
+    with torch.inference_mode():
+        return model(
+            input_ids=feed,
+            attention_mask=add[:, None],
+            position_ids=mask.long().sum(1)[:, None] + depth[None, :] - 1,
+            past_key_values=cache,
+            use_cache=True,
+        )
 
 
 def _continue_streams(model, cache, mask, real, rows: list[int], tokens, eos: set[int]) -> None:
@@ -564,7 +643,7 @@ def _continue_streams(model, cache, mask, real, rows: list[int], tokens, eos: se
 PROMPT_KEYS_ATTENTION = "genomic_icl_prompt_keys"
 
 
-@dataclass
+@dataclass(frozen=True)
 class TreePaths:
     """Which answer trees a model can take (:func:`tree_paths`): over the prompt's shared
     keys in one pass for prompts up to ``shared_limit`` tokens, else row by row with the
@@ -582,12 +661,18 @@ class TreePaths:
 
 def tree_paths(model: Any) -> TreePaths:
     """The one place where a model's answer tree is chosen: the one-pass tree over shared
-    keys (:func:`shared_tree_limit`: attention-only caches), and for other caches the row
-    tree with the prompt's attention keys shared (:func:`prompt_keys_step`), taken where a
-    probe on the model shows it exact: every attention layer read its prompt's keys
-    through :func:`_prompt_keys_attention` and the logits equal a plain pass's."""
-    limit = shared_tree_limit(model)
-    return TreePaths(limit, not limit and _prompt_keys_probe(model))
+    keys (:func:`shared_tree_limit`: attention-only caches, where its probe shows it
+    exact), and otherwise the row tree with the prompt's attention keys shared
+    (:func:`prompt_keys_step`), where its probe shows it exact: every attention layer
+    read its prompt's keys through :func:`_prompt_keys_attention` and the
+    log-probabilities equal a plain pass's. Probed once per model and attention
+    implementation; the verdict is kept on the model."""
+    key = getattr(model.config, "_attn_implementation", None)
+    known = model.__dict__.setdefault("_genomic_icl_tree_paths", {})
+    if key not in known:
+        limit = shared_tree_limit(model)
+        known[key] = TreePaths(limit, not limit and _prompt_keys_probe(model))
+    return known[key]
 
 
 class PromptKeys:
@@ -765,21 +850,21 @@ class _attention:
 
 def _prompt_keys_probe(model: Any) -> bool:
     """Whether :func:`prompt_keys_step` is exact for ``model``: on a 3-token prompt, two
-    steps of it give the logits of a plain pass over the prompt and both tokens."""
+    steps of it give the log-probabilities of a plain pass over the prompt and both
+    tokens (:func:`_same_logprobs`, in float32: :class:`_float32`)."""
     import torch
 
     try:
-        weight = model.get_input_embeddings().weight
-        ids = torch.tensor([[1, 2, 3, 4, 5]], dtype=torch.long, device=weight.device)
-        with torch.inference_mode():
-            want = model(input_ids=ids).logits[0, -2:].float()
+        with _float32(model), torch.inference_mode():
+            dev = model.get_input_embeddings().weight.device
+            ids = torch.tensor([_PROBE_PROMPT + _PROBE_SYM], dtype=torch.long, device=dev)
+            want = model(input_ids=ids).logits[0, -2:]
             pre = model(input_ids=ids[:, :3], use_cache=True)
             step = prompt_keys_step(model, pre.past_key_values, torch.ones_like(ids[:, :3]))
             if step is None:
                 return False
             one = torch.zeros(1, dtype=torch.long, device=ids.device)
-            got = torch.stack([step(one, ids[:, 3])[0], step(one, ids[:, 4])[0]]).float()
+            got = torch.stack([step(one, ids[:, 3])[0], step(one, ids[:, 4])[0]])
+            return _same_logprobs(got, want)
     except Exception:  # an unusual model: keep the row-copy tree, which works for any
         return False
-    tol = 1e-4 if weight.dtype == torch.float32 else 5e-2
-    return bool(torch.allclose(got.to(want.device), want, atol=tol * (1 + want.abs().max())))
