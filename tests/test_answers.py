@@ -384,3 +384,22 @@ def test_the_tree_is_chosen_by_a_numeric_probe_and_equals_brute_force(arch):
         want = brute_answers(model, tok, df.prompt[0], df.sym0[0], df.sym1[0], 1, 8)
         assert np.abs(forced.answer_logprobs[0] - want).max() > 1e-2
     assert tree_paths(model) is tree_paths(model)
+
+
+def test_probes_run_in_float32_and_leave_a_bf16_model_as_it_was():
+    """A bf16 model is probed in float32 (bf16 rounding would hide a wrong tree) and gets
+    the same verdicts as in float32; its parameters and buffers come back bit for bit,
+    each in its own dtype."""
+    from genomic_icl.models.answers import tree_paths
+
+    tok = char_tokenizer("ACGT")
+    for arch, want in [("llama", "shared"), ("mpt", "rows"), ("lfm2", "prompt-keys")]:
+        model = tiny(arch, len(tok), seed=5, eos=tok.eos_token_id).to(torch.bfloat16)
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        buffers = {k: v.dtype for k, v in model.named_buffers()}
+        assert tree_paths(model).path(16) == want, arch
+        after = model.state_dict()
+        assert all(
+            torch.equal(before[k], after[k]) and before[k].dtype == after[k].dtype for k in before
+        )
+        assert {k: v.dtype for k, v in model.named_buffers()} == buffers
