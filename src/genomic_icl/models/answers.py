@@ -13,7 +13,8 @@ exact up to floating point. Three ways to compute them, chosen per model in one 
 
 * **Over the prompt's shared keys** (:func:`shared_tree_decode`), for models whose
   cache holds attention layers only (Llama, Mistral, Qwen2/3, GPT-2 in transformers;
-  :func:`shared_tree_limit` inspects the cache's layer types and the attention): the
+  :func:`shared_tree_limit` inspects the cache's layer types and the attention, and
+  takes it only where a numeric probe finds it exact: not ALiBi's MPT or Bloom): the
   prompt's cache is computed once and all 254 nodes go in one more pass over it, with
   a 4D mask in which each node sees its prompt and its own ancestors only, at position
   ids prompt length + depth - 1. No copies: at n = 128 (2,184 tokens) it costs 1.0-1.3x
@@ -24,8 +25,10 @@ exact up to floating point. Three ways to compute them, chosen per model in one 
   as rows of the model's small states (convolution, recurrent) and of their own path
   keys (at most 7 tokens), copied per row; attention layers read their prompt's keys
   once per prompt (:func:`attend_prompt_and_path`: one softmax over the prompt's and
-  the path's keys, through transformers' ``AttentionInterface``), never copied. Taken
-  where a probe shows it exact on the model. At n = 128: LFM2 1.35x one pass, the tiny
+  the path's keys, through transformers' ``AttentionInterface``), never copied. In
+  transformers taken where a probe shows it exact on the model; Evo 2 takes it
+  without a probe (its vortex attention is patched for it, checked against the
+  row-copy tree by ``tests/test_evo2.py``). At n = 128: LFM2 1.35x one pass, the tiny
   Evo 2 2.2x; at n = 4 the 254 single-token rows dominate (LFM2 7.0x).
 * **On copies of the state** (:func:`tree_decode` with :func:`hf_step`, the general
   fallback): as the row tree above, but each level copies the prompt's whole cache,
