@@ -1,20 +1,26 @@
 """The fingerprint contract (genomic_icl.codeversion): a job's code identity is its
-script, the library modules the script imports (statically, transitively) and, for
-inference, its backend's module. The table below pins the library files of every rule:
-moving code between modules shows up here as a test diff, never as a silent change of
-what reruns. Update it when a change of imports is meant; the message says what moved.
+script, the library modules the script imports (statically, transitively), the plot
+modules the figure registry names, the package data its modules read and, for
+inference, its backend's module and what that imports. The table below pins the
+library files of every rule: moving code between modules shows up here as a test diff,
+never as a silent change of what reruns. Update it when a change of imports is meant;
+the message says what moved.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import REPO
+from genomic_icl import stats
 from genomic_icl.codeversion import (
     _canonical,
     backend_module,
@@ -22,7 +28,9 @@ from genomic_icl.codeversion import (
     workflow_code_files,
     workflow_code_version,
 )
+from genomic_icl.figure_registry import FIGURES
 from genomic_icl.models import BACKENDS
+from genomic_icl.table_registry import builders
 
 PACKAGE = REPO / "src" / "genomic_icl"
 
@@ -45,6 +53,7 @@ _STATS = {
     "stats/power.py",
     "stats/tables.py",
     "table_registry.py",
+    "data/table4.tsv",  # read by stats/inputs.py (codeversion.DATA_FILES)
 }
 _FIGURES = {"figure_registry.py"} | {
     f"figures/{name}.py"
@@ -203,12 +212,13 @@ def test_an_edit_changes_exactly_the_fingerprints_of_the_rules_that_cover_the_fi
     root = copy_workflow_code(tmp_path)
     before = fingerprints(root)
     assert len(set(before.values())) == len(before)
-    library = sorted(p for p in (root / "src" / "genomic_icl").rglob("*.py"))
+    pkg = root / "src" / "genomic_icl"
+    library = sorted(pkg.rglob("*.py")) + [pkg / "data/table4.tsv"]
     assert len(library) > 30
     for path in library:
-        rel = path.relative_to(root / "src" / "genomic_icl").as_posix()
+        rel = path.relative_to(pkg).as_posix()
         text = path.read_text()
-        path.write_text(text + "\n_EDITED = 1\n")
+        path.write_text(text + ("\n_EDITED = 1\n" if path.suffix == ".py" else "edited\t1\n"))
         after = fingerprints(root)
         path.write_text(text)
         changed = {key for key in before if after[key] != before[key]}
@@ -221,6 +231,90 @@ def test_an_edit_changes_exactly_the_fingerprints_of_the_rules_that_cover_the_fi
         assert workflow_code_version(root, f"scripts/{script}", split_rule(key)[1]) != before[key]
         path.write_text(text)
     assert fingerprints(root) == before
+
+
+def test_every_module_a_registry_names_is_in_the_code_of_its_rule():
+    """Plot modules are loaded by the name a figure entry gives (``draw=``) and table
+    builders are named by string: each is in the files of the rule that runs it."""
+    script, _ = RULE_CODE["figure_{kind}"]
+    figure_files = set(workflow_code_files(REPO, f"scripts/{script}"))
+    for kind, spec in FIGURES.items():
+        module = importlib.import_module(f"genomic_icl.figures.{spec.draw.rpartition('.')[0]}")
+        assert Path(module.__file__).resolve() in figure_files, kind
+    rules = rules_with_scripts()
+    for builder in builders():
+        source = Path(inspect.getsourcefile(getattr(stats, builder))).resolve()
+        writers = [
+            name
+            for name, (script, _) in rules.items()
+            if f'write_tables("{builder}"' in (REPO / "scripts" / script).read_text()
+        ]
+        assert writers, f"no rule's script writes the tables of {builder}"
+        for name in writers:
+            assert source in workflow_code_files(REPO, f"scripts/{rules[name][0]}"), builder
+
+
+def test_a_plot_module_only_the_registry_names_is_fingerprinted(tmp_path):
+    """A new plot module that no module imports, pointed at by a registry entry, is in
+    the figure rule's code: editing it reruns the figures."""
+    root = copy_workflow_code(tmp_path)
+    pkg = root / "src" / "genomic_icl"
+    script = f"scripts/{RULE_CODE['figure_{kind}'][0]}"
+    (pkg / "figures" / "newplot.py").write_text("def plot(ctx):\n    return None\n")
+    assert pkg / "figures/newplot.py" not in workflow_code_files(root, script)
+    with (pkg / "figure_registry.py").open("a") as fh:
+        fh.write(
+            '\n\n@figure("newplot", draw="newplot.plot", tables=("accuracy",),'
+            ' caption="newplot.rst", category="extra")\ndef _newplot(ctx):\n    return []\n'
+        )
+    assert (pkg / "figures/newplot.py").resolve() in workflow_code_files(root, script)
+    before = workflow_code_version(root, script)
+    (pkg / "figures" / "newplot.py").write_text("def plot(ctx):\n    return 1\n")
+    assert workflow_code_version(root, script) != before
+
+
+BACKEND_MODULE = """from fixprint_backend_pkg import helpers
+from .sub.deep import DEPTH
+
+
+class Backend:
+    pass
+"""
+
+
+def test_a_backend_outside_the_package_brings_what_it_imports_from_its_own_package(
+    tmp_path, monkeypatch
+):
+    """``pkgx.mod:Class`` in config: the closure follows pkgx's own modules too, and a
+    backend module with no source file is a clear error, not a silent gap."""
+    top = tmp_path / "plugins" / "fixprint_backend_pkg"
+    (top / "sub").mkdir(parents=True)
+    (top / "__init__.py").write_text("")
+    (top / "mod.py").write_text(BACKEND_MODULE)
+    (top / "helpers.py").write_text("import numpy\n\nSCALE = 1\n")
+    (top / "unused.py").write_text("X = 1\n")
+    (top / "sub" / "__init__.py").write_text("")
+    (top / "sub" / "deep.py").write_text("from ..helpers import SCALE\n\nDEPTH = SCALE\n")
+    monkeypatch.syspath_prepend(str(top.parent))
+    importlib.invalidate_caches()
+    backend = "fixprint_backend_pkg.mod:Backend"
+    try:
+        files = workflow_code_files(REPO, "scripts/predict.py", backend)
+        before = workflow_code_version(REPO, "scripts/predict.py", backend)
+        (top / "sub" / "deep.py").write_text("from ..helpers import SCALE\n\nDEPTH = 2\n")
+        after = workflow_code_version(REPO, "scripts/predict.py", backend)
+    finally:
+        for name in [m for m in sys.modules if m.startswith("fixprint_backend_pkg")]:
+            del sys.modules[name]
+    outside = relative(files, top)
+    assert outside == {"__init__.py", "mod.py", "helpers.py", "sub/__init__.py", "sub/deep.py"}
+    assert relative(files, PACKAGE) == RULE_CODE["predict[reference]"][1] - {
+        "learners.py",
+        "models/reference.py",
+    }
+    assert after != before
+    with pytest.raises(ValueError, match=r"backend 'no_such_pkg\.mod:X': no source file"):
+        workflow_code_files(REPO, "scripts/predict.py", "no_such_pkg.mod:X")
 
 
 def test_fingerprints_do_not_depend_on_where_the_workflow_lies(tmp_path):
