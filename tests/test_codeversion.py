@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, small_config
 from genomic_icl import stats
 from genomic_icl.codeversion import (
     _canonical,
@@ -315,6 +315,21 @@ def test_a_backend_outside_the_package_brings_what_it_imports_from_its_own_packa
     assert after != before
     with pytest.raises(ValueError, match=r"backend 'no_such_pkg\.mod:X': no source file"):
         workflow_code_files(REPO, "scripts/predict.py", "no_such_pkg.mod:X")
+
+
+def test_planning_refuses_a_backend_whose_code_cannot_be_fingerprinted(monkeypatch):
+    """A registered class whose module has no source file (defined in ``__main__``, a
+    compiled module) would drop out of the fingerprint: planning names its key."""
+    from genomic_icl.config import ConfigError
+    from genomic_icl.models.reference import ReferenceBackend
+    from genomic_icl.planning import check_config
+
+    hidden = type("Hidden", (ReferenceBackend,), {"__module__": "fixprint_no_source_module"})
+    monkeypatch.setitem(BACKENDS, "hidden", hidden)
+    entry = {"name": "h", "backend": "hidden", "checkpoint": "mode", "encoding": "genomic"}
+    with pytest.raises(ConfigError, match=r"models\[0\]\.backend: 'hidden': its module"):
+        check_config(small_config(models=[entry]))
+    check_config(small_config(models=[{**entry, "backend": "reference"}]))
 
 
 def test_fingerprints_do_not_depend_on_where_the_workflow_lies(tmp_path):

@@ -148,6 +148,9 @@ def model_errors(config: dict[str, Any]) -> list[str]:
         except BackendError as err:
             errors.append(f"{key}.backend: {err}")
             continue
+        if (err := _backend_source_error(spec["backend"])) is not None:
+            errors.append(f"{key}.backend: {err}")
+            continue
         try:
             cls.preflight(spec)
         except BackendError as err:
@@ -165,6 +168,20 @@ def model_errors(config: dict[str, Any]) -> list[str]:
             continue
         errors += _tokenizer_errors(config, i)
     return errors
+
+
+def _backend_source_error(backend: str) -> str | None:
+    """Why a backend's code cannot be fingerprinted (its module has no ``.py`` source
+    where the jobs read code: genomic_icl.codeversion), or None."""
+    from genomic_icl.codeversion import backend_module, module_path
+
+    module = backend_module(backend)
+    if module_path(module) is None:
+        return (
+            f"{backend!r}: its module {module!r} has no Python source file, so its code "
+            "cannot be fingerprinted for reruns (give a module of .py files)"
+        )
+    return None
 
 
 def _local_file(spec: dict[str, Any], name: str) -> Path | None:

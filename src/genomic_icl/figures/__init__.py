@@ -24,7 +24,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # before any pyplot figure: the jobs have no display
 
-# every module of plot functions, so that a job imports (and fingerprints) them all
+# every module of plot functions (a module the registry alone names is fingerprinted
+# too: genomic_icl.codeversion.NAMED_BY)
 from genomic_icl.figures import (  # noqa: E402
     accuracy,
     breakdowns,
