@@ -1,9 +1,10 @@
 # What reruns a finished job, besides its inputs: the settings its outputs depend on
 # and the fingerprint of its code, both passed as `params` (the `params` rerun trigger;
 # Snakemake's own `code` trigger is off in profiles/default). A job's code is its
-# script, the library modules the script imports (directly or through other modules)
-# and, for inference, its model's backend module: genomic_icl.codeversion, and
-# docs/extending.md ("What reruns when code changes").
+# script, the library modules the script imports (directly or through other modules),
+# the plot modules the figure registry names, the package data those modules read and,
+# for inference, its model's backend module with what it imports from its own package:
+# genomic_icl.codeversion, and docs/extending.md ("What reruns when code changes").
 from genomic_icl.codeversion import workflow_code_version
 from genomic_icl.config import result_settings
 
