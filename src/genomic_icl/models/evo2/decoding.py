@@ -170,7 +170,8 @@ def _prompt_keys_step(model, state: dict[str, Any], B: int, L: int):
     attention reads both (:func:`genomic_icl.models.answers.attend_prompt_and_path`).
     vortex's attention then runs its prefill branch (``seqlen_offset`` 0, positions
     from ``lengths_per_sample``), with its inner attention swapped for this one during
-    each step. None where vortex's attention layers do not match the cache."""
+    each step. None where vortex's attention layers do not match the cache, or lie on
+    more than one device."""
     import functools
 
     import torch
@@ -182,6 +183,10 @@ def _prompt_keys_step(model, state: dict[str, Any], B: int, L: int):
         return None
     scales = {i: getattr(m.inner_cross_attn, "softmax_scale", False) for i, m in mha.items()}
     if any(s is False for s in scales.values()):
+        return None
+    if len({cache[i].device for i in mha}) > 1:
+        # A model spread over several GPUs: the rows' indices and positions would have
+        # to follow each layer's device; the row-copy tree handles it as it is.
         return None
     keys, values = {}, {}
     for i in mha:
