@@ -14,9 +14,9 @@ import itertools
 
 import numpy as np
 import pytest
+import torch
+import transformers
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
 torch.set_num_threads(1)
 
 from genomic_icl.corpus import CorpusRecipe, chromosome, to_text  # noqa: E402

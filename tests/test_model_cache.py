@@ -14,10 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-
+import torch
 from test_inference import tiny_qwen3  # noqa: E402
 
 from conftest import small_config, snakemake, write_config  # noqa: E402
